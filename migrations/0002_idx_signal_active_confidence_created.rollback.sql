@@ -1,0 +1,4 @@
+-- transactional: false
+-- Drops idx_signal_active_confidence_created without blocking writes.
+
+DROP INDEX CONCURRENTLY IF EXISTS idx_signal_active_confidence_created;

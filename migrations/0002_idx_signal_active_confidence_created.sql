@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves GET /api/signals/subscribed (sql/signals/list_subscribed.sql): active signals newest first; confidence and tier ride along so the filter needs no extra lookup.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0001_schema
+
+CREATE INDEX CONCURRENTLY idx_signal_active_confidence_created ON signals (created_at DESC, id DESC) INCLUDE (confidence, tier) WHERE is_active;

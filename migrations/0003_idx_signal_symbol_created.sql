@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves the symbol filter of /api/signals/subscribed and of the admin signal list.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0002_idx_signal_active_confidence_created
+
+CREATE INDEX CONCURRENTLY idx_signal_symbol_created ON signals (symbol, created_at DESC, id DESC);

@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves the admin signal list (GET /api/signals) without a symbol: newest first, keyset pages.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0003_idx_signal_symbol_created
+
+CREATE INDEX CONCURRENTLY idx_signal_created ON signals (created_at DESC, id DESC);

@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves the unfiltered admin user list, newest first.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0005_idx_user_tier_active
+
+CREATE INDEX CONCURRENTLY idx_user_created ON users (created_at DESC, id DESC);

@@ -1,0 +1,4 @@
+-- transactional: false
+-- Drops idx_notif_user_read_created without blocking writes.
+
+DROP INDEX CONCURRENTLY IF EXISTS idx_notif_user_read_created;

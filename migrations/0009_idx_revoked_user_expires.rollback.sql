@@ -1,0 +1,4 @@
+-- transactional: false
+-- Drops idx_revoked_user_expires without blocking writes.
+
+DROP INDEX CONCURRENTLY IF EXISTS idx_revoked_user_expires;

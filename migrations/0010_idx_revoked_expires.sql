@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves the purge of expired revocations.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0009_idx_revoked_user_expires
+
+CREATE INDEX CONCURRENTLY idx_revoked_expires ON revoked_tokens (expires_at);

@@ -1,0 +1,1 @@
+"""alpine-api: the Alpine Analytics trading-signals API."""

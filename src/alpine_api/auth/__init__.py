@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access tokens, revocation, the current user."""

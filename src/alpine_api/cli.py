@@ -1,0 +1,233 @@
+"""The `alpine-api` command line: dev, serve, migrate, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+from alpine_api.config import ConfigError, Settings, load_settings
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"alpine-api: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _settings(defaults: dict[str, str] | None = None) -> Settings:
+    try:
+        return load_settings(defaults=defaults)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _secret_file(path: Path, make: str) -> str:
+    """Read a generated secret kept in the data dir, creating it on first use."""
+    if not path.exists():
+        path.write_text(make + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """An empty multiprocess metrics directory for this server's workers, removed afterwards."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        shutil.rmtree(given, ignore_errors=True)  # old workers' files would be summed in
+        Path(given).mkdir(parents=True)
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="alpine-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    """Run Granian in this process until SIGINT / SIGTERM (it stops workers gracefully)."""
+    from granian import Granian
+    from prometheus_client import multiprocess
+
+    # Granian forks its workers from this process: its own metric files are not a worker's.
+    multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+    Granian(
+        "alpine_api.asgi:app",
+        address=host,
+        port=port,
+        interface="asgi",  # type: ignore[arg-type]
+        workers=workers,
+        loop="uvloop",  # type: ignore[arg-type]
+        workers_kill_timeout=30,
+        log_access=False,
+    ).serve()
+
+
+def _export(settings_env: dict[str, str]) -> None:
+    """Workers read their settings from the environment they inherit."""
+    os.environ.update(settings_env)
+
+
+async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
+    from alpine_api.auth.passwords import hash_password
+    from alpine_api.db import Database, load_queries
+    from alpine_api.resources import SQL_DIR
+
+    db = await Database.connect(
+        settings.database_url,
+        load_queries(SQL_DIR),
+        min_size=1,
+        max_size=1,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        command_timeout=settings.db_command_timeout_seconds,
+    )
+    try:
+        row = await db.fetchrow(
+            "users.upsert_admin", email.strip().lower(), await hash_password(password)
+        )
+    finally:
+        await db.close()
+    assert row is not None
+    return bool(row["created"])
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    from alpine_api.db import migrate
+    from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "ALPINE_JWT_SECRET": _secret_file(data_dir / "jwt-secret", secrets.token_urlsafe(48)),
+        "ALPINE_ADMIN_PASSWORD": _secret_file(
+            data_dir / "admin-password", secrets.token_urlsafe(12)
+        ),
+        "ALPINE_LOG_FORMAT": "text",
+    }
+    with ExitStack() as stack:
+        if not os.environ.get("ALPINE_DATABASE_URL"):
+            postgres = EmbeddedPostgres(data_dir / "postgres")
+            postgres.start()
+            stack.callback(postgres.stop)
+            defaults["ALPINE_DATABASE_URL"] = postgres.ensure_database("alpine")
+        if not os.environ.get("ALPINE_REDIS_URL"):
+            valkey = EmbeddedValkey(data_dir / "valkey")
+            valkey.start()
+            stack.callback(valkey.stop)
+            defaults["ALPINE_REDIS_URL"] = valkey.url
+        settings = _settings(defaults)
+        _export({k: v for k, v in defaults.items() if not os.environ.get(k)})
+        applied = migrate.apply(settings.database_url)
+        if applied:
+            print(f"applied {len(applied)} migration(s)")
+        asyncio.run(_ensure_admin(settings, settings.admin_email, settings.admin_password))
+        url = f"http://{args.host}:{args.port}"
+        print(
+            f"\nalpine-api dev: {url}  (docs: {url}/schema)\n"
+            f"  admin: {settings.admin_email} / {settings.admin_password}\n"
+            f"  data:  {data_dir}\n  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        _serve(args.host, args.port, args.workers)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if not settings.jwt_secret:
+        _fail("ALPINE_JWT_SECRET: not set; serve needs an HMAC key of at least 32 bytes")
+    _serve(args.host, args.port, args.workers)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from alpine_api.db import migrate
+
+    url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
+    try:
+        if args.action == "apply":
+            applied = migrate.apply(url)
+            print("\n".join(f"applied {m}" for m in applied) or "nothing to apply")
+        elif args.action == "rollback":
+            undone = migrate.rollback(url, args.count)
+            print("\n".join(f"rolled back {m}" for m in undone) or "nothing to roll back")
+        else:
+            for item in migrate.status(url):
+                print(f"{'[x]' if item.applied else '[ ]'} {item.id}")
+            if invalid := migrate.invalid_indexes(url):
+                _fail(f"INVALID index(es): {', '.join(invalid)}")
+    except migrate.InvalidIndexError as exc:
+        _fail(str(exc))
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    settings = _settings({"ALPINE_REDIS_URL": "redis://unused"})
+    password = args.password or secrets.token_urlsafe(12)
+    if not 8 <= len(password) <= 128:
+        _fail("--password: must be 8..128 characters")
+    created = asyncio.run(_ensure_admin(settings, args.email, password))
+    print(f"{'created' if created else 'promoted'} admin {args.email.strip().lower()}")
+    if not args.password:
+        print(f"password: {password}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alpine-api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1)
+
+    dev = sub.add_parser("dev", help="embedded PostgreSQL + Valkey, migrations, admin, server")
+    server_options(dev)
+    dev.add_argument("--data-dir", default=".alpine")
+    dev.set_defaults(func=cmd_dev)
+
+    serve = sub.add_parser("serve", help="production server against the configured services")
+    server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="yoyo migrations against ALPINE_DATABASE_URL")
+    mig_sub = mig.add_subparsers(dest="action", required=True)
+    mig_sub.add_parser("apply")
+    rollback = mig_sub.add_parser("rollback")
+    rollback.add_argument("--count", type=int, default=1)
+    mig_sub.add_parser("list")
+    mig.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create or promote an admin account")
+    admin.add_argument("email")
+    admin.add_argument("--password")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("dev", "serve"):
+            # Before anything imports prometheus_client: the workers are forked from this
+            # process and must inherit its multiprocess mode.
+            with _metrics_dir():
+                args.func(args)
+        else:
+            args.func(args)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Typed settings, read once from the ALPINE_* environment.
+
+A bad value raises ConfigError whose message is one line naming the variable;
+the CLI prints it and exits non-zero. Nothing here imports the rest of the package.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+Tier = Literal["starter", "pro", "elite"]
+TIERS: tuple[Tier, ...] = ("starter", "pro", "elite")
+TIER_RANK: dict[str, int] = {tier: rank for rank, tier in enumerate(TIERS)}
+
+MIN_JWT_SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed (message names the variable)."""
+
+
+class RateSpec(msgspec.Struct, frozen=True):
+    """`N/SECONDS`: at most `limit` requests in any window of `window_seconds`."""
+
+    limit: int
+    window_seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window_seconds}"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    redis_url: str
+    jwt_secret: str = ""
+    jwt_ttl_seconds: int = 3600
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    rate_limit: RateSpec = RateSpec(100, 60)
+    auth_rate_limit: RateSpec = RateSpec(10, 60)
+    rate_limit_fail_open: bool = True
+    rate_limit_enabled: bool = True
+    cache_enabled: bool = True
+    admin_cache_ttl_seconds: int = 300
+    trusted_proxies: tuple[str, ...] = ()
+    db_pool_min: int = 5
+    db_pool_max: int = 20
+    db_command_timeout_seconds: float = 5.0
+    db_connect_timeout_seconds: float = 2.0
+    redis_timeout_seconds: float = 0.25
+    admin_email: str = "admin@example.com"
+    admin_password: str = ""
+    log_format: Literal["json", "text"] = "json"
+
+    @property
+    def migration_url(self) -> str:
+        """The DSN yoyo needs: same server, psycopg 3 driver."""
+        return to_migration_url(self.database_url)
+
+
+def to_migration_url(database_url: str) -> str:
+    _scheme, sep, rest = database_url.partition("://")
+    return f"postgresql+psycopg://{rest}" if sep else database_url
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: str, *, minimum: int, maximum: int | None = None) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(f"{name}: expected an integer {bound}, got {value}")
+    return value
+
+
+def _parse_rate(name: str, raw: str) -> RateSpec:
+    limit, sep, window = raw.strip().partition("/")
+    if not sep:
+        raise ConfigError(f"{name}: expected N/SECONDS such as 100/60, got {raw!r}")
+    return RateSpec(
+        _parse_int(name, limit, minimum=1), _parse_int(name, window, minimum=1, maximum=86400)
+    )
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _parse_url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{name}: expected a {' or '.join(schemes)} URL with a host")
+    return raw.strip()
+
+
+def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = _parse_list(raw)
+    for origin in origins:
+        if origin == "*":
+            raise ConfigError(f"{name}: '*' is not allowed (credentials are allowed); list origins")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ConfigError(f"{name}: {origin!r} is not an origin like https://app.example.com")
+    return origins
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, defaults: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from `env` (default: os.environ); `defaults` fills unset variables."""
+    source = dict(defaults or {})
+    source.update({k: v for k, v in (os.environ if env is None else env).items() if v != ""})
+
+    def get(key: str) -> str | None:
+        return source.get(f"ALPINE_{key}")
+
+    values: dict[str, object] = {}
+    for key, field in (("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url")):
+        raw = get(key)
+        if raw is None:
+            raise ConfigError(f"ALPINE_{key}: not set")
+        schemes = ("postgresql", "postgres") if key == "DATABASE_URL" else ("redis", "rediss")
+        values[field] = _parse_url(f"ALPINE_{key}", raw, schemes)
+
+    if (raw := get("JWT_SECRET")) is not None:
+        if len(raw.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(f"ALPINE_JWT_SECRET: must be at least {MIN_JWT_SECRET_BYTES} bytes")
+        values["jwt_secret"] = raw
+    int_fields = {
+        "JWT_TTL_SECONDS": ("jwt_ttl_seconds", 60, 7 * 86400),
+        "ADMIN_CACHE_TTL_SECONDS": ("admin_cache_ttl_seconds", 1, 86400),
+        "DB_POOL_MIN": ("db_pool_min", 0, 1000),
+        "DB_POOL_MAX": ("db_pool_max", 1, 1000),
+    }
+    for key, (field, low, high) in int_fields.items():
+        if (raw := get(key)) is not None:
+            values[field] = _parse_int(f"ALPINE_{key}", raw, minimum=low, maximum=high)
+    for key, field in (("RATE_LIMIT", "rate_limit"), ("AUTH_RATE_LIMIT", "auth_rate_limit")):
+        if (raw := get(key)) is not None:
+            values[field] = _parse_rate(f"ALPINE_{key}", raw)
+    bool_fields = {
+        "RATE_LIMIT_FAIL_OPEN": "rate_limit_fail_open",
+        "RATE_LIMIT_ENABLED": "rate_limit_enabled",
+        "CACHE_ENABLED": "cache_enabled",
+    }
+    for key, field in bool_fields.items():
+        if (raw := get(key)) is not None:
+            values[field] = _parse_bool(f"ALPINE_{key}", raw)
+    if (raw := get("CORS_ORIGINS")) is not None:
+        values["cors_origins"] = _parse_origins("ALPINE_CORS_ORIGINS", raw)
+    if (raw := get("TRUSTED_PROXIES")) is not None:
+        values["trusted_proxies"] = _parse_list(raw)
+    if (raw := get("ADMIN_EMAIL")) is not None:
+        if "@" not in raw:
+            raise ConfigError("ALPINE_ADMIN_EMAIL: not an email address")
+        values["admin_email"] = raw.strip().lower()
+    if (raw := get("ADMIN_PASSWORD")) is not None:
+        if not 8 <= len(raw) <= 128:
+            raise ConfigError("ALPINE_ADMIN_PASSWORD: must be 8..128 characters")
+        values["admin_password"] = raw
+    if (raw := get("LOG_FORMAT")) is not None:
+        if raw not in ("json", "text"):
+            raise ConfigError(f"ALPINE_LOG_FORMAT: expected json or text, got {raw!r}")
+        values["log_format"] = raw
+
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.db_pool_min > settings.db_pool_max:
+        raise ConfigError("ALPINE_DB_POOL_MIN: must not exceed ALPINE_DB_POOL_MAX")
+    return settings

@@ -1,0 +1,177 @@
+"""The asyncpg pool behind every query, with timing and bounded waits.
+
+`Database.fetch("signals.list_subscribed", ...)` runs the named file's SQL with bound
+parameters. asyncpg prepares each distinct statement once per connection and reuses it
+(its statement cache), so the SQL text is parsed and planned once, not per request.
+Waiting is always bounded: for a free connection (acquire timeout), for a new
+connection (connect timeout) and for a statement (command timeout). A lost server
+raises DatabaseUnavailable, which the HTTP layer answers with 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from prometheus_client import Histogram
+
+from alpine_api.db.queries import Queries, Query
+from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_SIZE, DB_QUERY_DURATION
+
+# Errors that mean "the server is not there", not "the query is wrong".
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL could not be reached in time."""
+
+
+class Executor:
+    """Runs named queries on one connection, or on any pooled one (see Database)."""
+
+    def __init__(self, queries: Queries, timers: dict[str, Any]) -> None:
+        self.queries = queries
+        self._timers = timers
+
+    def _timer(self, name: str) -> Histogram:
+        timer = self._timers.get(name)
+        if timer is None:
+            timer = self._timers[name] = DB_QUERY_DURATION.labels(query=name)
+        return timer
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        raise NotImplementedError
+        yield
+
+    async def _run(self, method: str, name: str, args: tuple[Any, ...]) -> Any:
+        query: Query = self.queries[name]
+        started = time.perf_counter()
+        try:
+            async with self._connection() as conn:
+                result = await getattr(conn, method)(query.sql, *args)
+        except CONNECTION_ERRORS as exc:
+            await self._on_connection_lost()
+            raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
+        self._timer(name).observe(time.perf_counter() - started)
+        return result
+
+    async def _on_connection_lost(self) -> None:
+        """Hook for the pool: drop connections that may be dead."""
+
+    async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", name, args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None:
+        return await self._run("fetchrow", name, args)  # type: ignore[no-any-return]
+
+    async def fetchval(self, name: str, *args: Any) -> Any:
+        return await self._run("fetchval", name, args)
+
+    async def execute(self, name: str, *args: Any) -> str:
+        return await self._run("execute", name, args)  # type: ignore[no-any-return]
+
+
+class Transaction(Executor):
+    """Named queries inside one transaction on one connection."""
+
+    def __init__(self, conn: Connection, queries: Queries, timers: dict[str, Any]):
+        super().__init__(queries, timers)
+        self.conn = conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        yield self.conn
+
+
+class Database(Executor):
+    """The pool; each call borrows a connection for one statement."""
+
+    def __init__(self, pool: asyncpg.Pool, queries: Queries, *, acquire_timeout: float) -> None:
+        super().__init__(queries, {})
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        queries: Queries,
+        *,
+        min_size: int,
+        max_size: int,
+        connect_timeout: float,
+        command_timeout: float,
+        init: Callable[[asyncpg.Connection], Any] | None = None,
+    ) -> Database:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            command_timeout=command_timeout,
+            max_inactive_connection_lifetime=300,
+            init=init,
+        )
+        db = cls(pool, queries, acquire_timeout=connect_timeout + 1)
+        await db.prepare_all()
+        return db
+
+    async def prepare_all(self) -> None:
+        """Prepare every query once: a typo in a .sql file fails start-up, not a request."""
+        async with self.pool.acquire() as conn:
+            for query in self.queries:
+                try:
+                    await conn.prepare(query.sql)
+                except asyncpg.PostgresError as exc:
+                    raise RuntimeError(f"sql/{query.name}: {exc}") from None
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            yield conn
+
+    async def _on_connection_lost(self) -> None:
+        # After a server restart every pooled connection is dead: replace them all on
+        # their next use instead of failing one request per stale connection.
+        await self.pool.expire_connections()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`async with db.transaction() as tx:` commits on success, rolls back on error."""
+        try:
+            async with (
+                self.pool.acquire(timeout=self.acquire_timeout) as conn,
+                conn.transaction(),
+            ):
+                yield Transaction(conn, self.queries, self._timers)
+        except CONNECTION_ERRORS as exc:
+            await self._on_connection_lost()
+            raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
+
+    def record_pool_gauges(self) -> None:
+        DB_POOL_SIZE.set(self.pool.get_size())
+        DB_POOL_IDLE.set(self.pool.get_idle_size())
+
+    async def close(self) -> None:
+        try:
+            async with asyncio.timeout(5.0):
+                await self.pool.close()
+        except TimeoutError:
+            self.pool.terminate()

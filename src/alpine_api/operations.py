@@ -1,0 +1,68 @@
+"""Operator endpoints: health probes and Prometheus metrics (never rate-limited or cached)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Literal
+
+import msgspec
+from litestar import Request, Response, get
+
+from alpine_api import metrics
+from alpine_api.services import services
+
+CHECK_TIMEOUT_SECONDS = 1.0
+
+CheckStatus = Literal["healthy", "unhealthy"]
+
+
+class HealthChecks(msgspec.Struct):
+    database: CheckStatus
+    redis: CheckStatus
+
+
+class Health(msgspec.Struct):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    checks: HealthChecks
+
+
+class Liveness(msgspec.Struct):
+    status: Literal["ok"]
+
+
+async def _check(probe: Awaitable[Any]) -> CheckStatus:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
+    except Exception:  # any failure or timeout means unhealthy; the probe must not raise
+        return "unhealthy"
+    return "healthy"
+
+
+@get("/health", tags=["operations"], summary="Readiness: database and Redis, each bounded")
+async def health(request: Request) -> Response[Health]:  # type: ignore[type-arg]
+    svc = services(request)
+    database, redis = await asyncio.gather(
+        _check(svc.db.fetchval("health.ping")), _check(svc.redis.ping())
+    )
+    if database == "unhealthy":
+        status, code = "unhealthy", 503
+    else:
+        status, code = ("healthy" if redis == "healthy" else "degraded"), 200
+    body = Health(status=status, checks=HealthChecks(database=database, redis=redis))  # type: ignore[arg-type]
+    return Response(body, status_code=code, headers={"Cache-Control": "no-store"})
+
+
+@get("/health/live", tags=["operations"], summary="Liveness: the process runs")
+async def live() -> Liveness:
+    return Liveness(status="ok")
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics, summed over workers")
+async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+    services(request).db.record_pool_gauges()
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+route_handlers = [health, live, prometheus_metrics]

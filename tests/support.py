@@ -1,0 +1,92 @@
+"""Helpers shared by the tests: server handles and a subprocess running `serve`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+
+
+@dataclass
+class Servers:
+    admin_url: str
+    redis_url: str
+    postgres: EmbeddedPostgres | None
+    valkey: EmbeddedValkey | None
+    root: Path
+
+
+class ServerProcess:
+    """`alpine-api serve --workers N` on a free port, with the given environment."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2) -> None:
+        self.env = {**os.environ, **env}
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"alpine-serve-{self.port}.log"
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "alpine_api.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        ready = 0
+        while ready < self.workers:  # every worker has run its lifespan once it answers
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve exited early:\n{self.logs()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"serve did not start:\n{self.logs()}")
+            ready = self.logs().count("Started worker-")
+            time.sleep(0.05)
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not answer:\n{self.logs()}")
+            time.sleep(0.05)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        code = self.proc.returncode
+        self.proc = None
+        return code
