@@ -25,10 +25,9 @@ from alpine_api.app import create_app
 from alpine_api.config import Settings, load_settings
 from alpine_api.db import migrate
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
-from tests.support import ServerProcess, Servers
+from tests.support import JWT_SECRET, ServerProcess, Servers
 
 TEMPLATE_DB = "alpine_template"
-JWT_SECRET = "test-secret-" + "x" * 40
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,55 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
+from argon2 import PasswordHasher
 
+from alpine_api.auth.tokens import TokenService
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+
+JWT_SECRET = "test-secret-" + "x" * 40
+DEFAULT_PASSWORD = "correct horse battery"
+# Cheap parameters: tests create many users; the service itself uses argon2's defaults.
+_test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+async def insert_user(
+    db: asyncpg.Connection,
+    email: str,
+    *,
+    tier: str = "starter",
+    is_admin: bool = False,
+    is_active: bool = True,
+    password: str = DEFAULT_PASSWORD,
+    full_name: str | None = None,
+) -> int:
+    """Arrange a user directly in the database; returns its id."""
+    user_id = await db.fetchval(
+        "INSERT INTO users (email, password_hash, full_name, tier, is_admin, is_active)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        email.lower(),
+        _test_hasher.hash(password),
+        full_name,
+        tier,
+        is_admin,
+        is_active,
+    )
+    return int(user_id)
+
+
+def token_for(user_id: int, ttl_seconds: int = 3600) -> str:
+    """A valid access token for `user_id`, signed with the tests' secret."""
+    return TokenService(JWT_SECRET, ttl_seconds).issue(user_id)[0]
+
+
+def bearer(user_id: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user_id)}"}
 
 
 @dataclass
@@ -34,7 +76,7 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"alpine-serve-{self.port}.log"
+        self.log_path = Path(tempfile.gettempdir()) / f"alpine-serve-{self.port}.log"
 
     def start(self, timeout: float = 30.0) -> None:
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child owns it
