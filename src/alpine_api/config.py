@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_enabled: bool = True
     cache_enabled: bool = True
     admin_cache_ttl_seconds: int = 300
+    plan_price_starter_cents: int = 1900
+    plan_price_pro_cents: int = 4900
+    plan_price_elite_cents: int = 14900
     trusted_proxies: tuple[str, ...] = ()
     db_pool_min: int = 5
     db_pool_max: int = 20
@@ -145,6 +148,9 @@ def load_settings(
         "ADMIN_CACHE_TTL_SECONDS": ("admin_cache_ttl_seconds", 1, 86400),
         "DB_POOL_MIN": ("db_pool_min", 0, 1000),
         "DB_POOL_MAX": ("db_pool_max", 1, 1000),
+        "PLAN_PRICE_STARTER_CENTS": ("plan_price_starter_cents", 1, 10_000_000),
+        "PLAN_PRICE_PRO_CENTS": ("plan_price_pro_cents", 1, 10_000_000),
+        "PLAN_PRICE_ELITE_CENTS": ("plan_price_elite_cents", 1, 10_000_000),
     }
     for key, (field, low, high) in int_fields.items():
         if (raw := get(key)) is not None:
