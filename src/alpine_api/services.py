@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import redis.asyncio as aioredis
 from litestar import Request
 from litestar.datastructures import State
+from redis.commands.core import AsyncScript
 
+from alpine_api.auth.tokens import TokenService
 from alpine_api.config import Settings
 from alpine_api.db import Database
+from alpine_api.redis.cache import CacheStore
+from alpine_api.redis.client import load_script
+from alpine_api.redis.deferred import DeferredWrites
+from alpine_api.redis.gate import Gate
 
 
 @dataclass(slots=True)
@@ -17,11 +24,33 @@ class Services:
     settings: Settings
     db: Database
     redis: aioredis.Redis
+    tokens: TokenService
+    gate: Gate
+    cache: CacheStore
+    revoke_script: AsyncScript
+    deferred: DeferredWrites
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, redis: aioredis.Redis) -> Services:
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_seconds),
+            gate=Gate(redis),
+            cache=CacheStore(redis),
+            revoke_script=load_script(redis, "revoke"),
+            # Outlives every token and cached entry a deferred write concerns.
+            deferred=DeferredWrites(horizon_seconds=settings.jwt_ttl_seconds + 60),
+        )
+
+
+AnyRequest: TypeAlias = Request[Any, Any, Any]
 
 
 def services_of(state: State) -> Services:
     return state.services  # type: ignore[no-any-return]
 
 
-def services(request: Request) -> Services:  # type: ignore[type-arg]
+def services(request: AnyRequest) -> Services:
     return services_of(request.app.state)

@@ -1,0 +1,9 @@
+-- Serves PATCH /api/admin/users/{id}: activation and admin rights; a NULL argument
+-- leaves that field as it is. Primary key lookup.
+-- $1 user id, $2 is_active or NULL, $3 is_admin or NULL
+UPDATE users
+SET is_active = coalesce($2, is_active),
+    is_admin = coalesce($3, is_admin),
+    updated_at = now()
+WHERE id = $1
+RETURNING id, email, full_name, tier::text AS tier, is_active, is_admin, created_at

@@ -1,0 +1,124 @@
+"""Who is calling: the current user of a request, and the admin guard.
+
+The request gate (alpine_api.gate) has already verified the token's signature and, in
+the same Redis round trip as the rate-limit decision, fetched the user's revocation
+state and cached record. This module turns that into a CurrentUser, going to
+PostgreSQL only when Redis could not answer: when Redis is down, restarted empty or
+evicted the keys, the answer comes from the database, never from a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from alpine_api.auth.tokens import Claims
+from alpine_api.redis import keys
+from alpine_api.redis.client import REDIS_ERRORS
+from alpine_api.redis.gate import GateResult
+from alpine_api.services import Services, services_of
+
+log = logging.getLogger(__name__)
+
+USER_RECORD_TTL_SECONDS = 300
+WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
+
+# Keys of the ASGI scope state shared with the gate and the access log.
+CLAIMS = "auth.claims"
+GATE_RESULT = "auth.gate"
+CURRENT_USER = "auth.user"
+USER_ID = "user_id"
+
+
+class CurrentUser(msgspec.Struct, frozen=True):
+    """The public record of a user: also the body of GET /api/auth/me."""
+
+    id: int
+    email: str
+    full_name: str | None
+    tier: str
+    is_active: bool
+    is_admin: bool
+    created_at: datetime
+
+
+_decoder = msgspec.json.Decoder(CurrentUser)
+
+
+def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers=WWW_AUTHENTICATE)
+
+
+def record_from_row(row: Any) -> CurrentUser:
+    return CurrentUser(
+        id=row["id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        tier=row["tier"],
+        is_active=row["is_active"],
+        is_admin=row["is_admin"],
+        created_at=row["created_at"],
+    )
+
+
+async def _load(svc: Services, claims: Claims, gate: GateResult | None) -> CurrentUser | None:
+    """The user behind valid claims, or None when revoked, unknown or inactive."""
+    if gate is not None and gate.revoked == 1:
+        return None
+    if gate is not None and gate.revoked == 0 and gate.record is not None:
+        user = _decoder.decode(gate.record)
+        return user if user.is_active else None
+    row = await svc.db.fetchrow("auth.get_user", claims.user_id, claims.jti)
+    if row is None or row["revoked"]:
+        return None
+    user = record_from_row(row)
+    if gate is not None:  # Redis answered but lacked something: fill it in for next time
+        await _refill(svc, claims.user_id, user, reload_revocations=gate.revoked == -1)
+    return user if user.is_active else None
+
+
+async def _refill(
+    svc: Services, user_id: int, user: CurrentUser, *, reload_revocations: bool
+) -> None:
+    from alpine_api.auth.revocation import sync_revocations
+
+    try:
+        await svc.redis.set(
+            keys.user_record(user_id), msgspec.json.encode(user), ex=USER_RECORD_TTL_SECONDS
+        )
+        if reload_revocations:
+            await sync_revocations(svc, user_id)
+    except REDIS_ERRORS as exc:
+        log.warning("could not refill the auth cache for user %s: %s", user_id, type(exc).__name__)
+
+
+async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    """The request's user, resolved once per request; 401 when there is none."""
+    state = connection.scope["state"]
+    user: CurrentUser | None = state.get(CURRENT_USER)
+    if user is not None:
+        return user
+    claims: Claims | None = state.get(CLAIMS)
+    if claims is None:
+        raise unauthorized()
+    user = await _load(services_of(connection.app.state), claims, state.get(GATE_RESULT))
+    if user is None:
+        raise unauthorized()
+    state[CURRENT_USER] = user
+    state[USER_ID] = user.id
+    return user
+
+
+async def admin_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """Litestar guard for admin routes: 401 without a valid user, 403 for non-admins."""
+    user = await current_user(connection)
+    if not user.is_admin:
+        raise PermissionDeniedException(detail="Administrator access required")

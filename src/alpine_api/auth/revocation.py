@@ -1,0 +1,61 @@
+"""Logout: revoking one access token, durably, for every worker and instance.
+
+PostgreSQL is the record (revoked_tokens); Redis is the fast path the request gate
+reads. A revocation is written to PostgreSQL first, then to Redis. If Redis cannot
+take it, the write is retried in the background (see caching.Invalidator) and, until
+then, any worker that finds the user's Redis hash incomplete asks PostgreSQL. A
+revoked token is therefore never accepted: not on another worker, not while Redis is
+down, not after Redis restarts empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
+from alpine_api.db import Database, DatabaseUnavailable
+from alpine_api.redis import keys
+from alpine_api.services import Services
+
+
+def _hash_ttl_ms(svc: Services) -> int:
+    # Long enough to outlive every token it lists; when it expires the next check
+    # reloads it from PostgreSQL, which is always correct.
+    return (svc.settings.jwt_ttl_seconds + LEEWAY_SECONDS) * 1000
+
+
+async def push_revocations(
+    svc: Services, user_id: int, entries: list[tuple[str, int]], *, complete: bool
+) -> None:
+    """Write (jti, expires_ms) pairs to the user's Redis hash; raises on Redis errors."""
+    args: list[str | int] = ["1" if complete else "0", _hash_ttl_ms(svc)]
+    for jti, expires_ms in entries:
+        args += [jti, expires_ms]
+    await svc.revoke_script(keys=[keys.revoked(user_id)], args=args)
+
+
+async def sync_revocations(svc: Services, user_id: int) -> None:
+    """Load the user's unexpired revocations from PostgreSQL and mark the hash complete."""
+    rows = await svc.db.fetch("auth.list_revoked", user_id)
+    await push_revocations(svc, user_id, [(r["jti"], r["expires_ms"]) for r in rows], complete=True)
+
+
+async def revoke(svc: Services, claims: Claims) -> None:
+    expires_at = datetime.fromtimestamp(claims.exp + LEEWAY_SECONDS, tz=UTC)
+    await svc.db.execute("auth.revoke_token", claims.jti, claims.user_id, expires_at)
+    entry = (claims.jti, (claims.exp + LEEWAY_SECONDS) * 1000)
+    await svc.deferred.run(push_revocations, svc, claims.user_id, [entry], complete=False)
+
+
+PURGE_INTERVAL_SECONDS = 600
+
+
+async def purge_expired_revocations(db: Database) -> None:
+    """Background task of each worker: drop revocations of tokens expired long ago."""
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        try:
+            await db.execute("auth.purge_expired_revocations")
+        except DatabaseUnavailable:
+            continue  # the next round will do it

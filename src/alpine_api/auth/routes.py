@@ -1,0 +1,87 @@
+"""/api/auth: register, login, logout, me."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+from litestar import Response, get, post
+from litestar.exceptions import ClientException
+from litestar.params import JSONBody
+
+from alpine_api.auth.current import CLAIMS, GATE_RESULT, CurrentUser, current_user, record_from_row
+from alpine_api.auth.passwords import hash_password, verify_password
+from alpine_api.auth.revocation import revoke
+from alpine_api.auth.schemas import LoginRequest, RegisterRequest, TokenResponse
+from alpine_api.caching import ME, json_response
+from alpine_api.metrics import CACHE_HITS, CACHE_MISSES
+from alpine_api.services import AnyRequest, services
+
+LOGIN_FAILED = "Incorrect email or password"
+_me_hits = CACHE_HITS.labels(cache=ME.name)
+_me_misses = CACHE_MISSES.labels(cache=ME.name)
+
+
+class Conflict(ClientException):
+    status_code = 409
+
+
+@post("/api/auth/register", tags=["auth"], summary="Create a starter account")
+async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Response[CurrentUser]:
+    svc = services(request)
+    password_hash = await hash_password(data.password)
+    try:
+        row = await svc.db.fetchrow(
+            "users.insert", data.email.strip().lower(), password_hash, data.full_name
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict(detail="An account with this email already exists") from None
+    return Response(record_from_row(row), status_code=201)
+
+
+@post(
+    "/api/auth/login",
+    status_code=200,
+    tags=["auth"],
+    summary="Exchange email and password for a token",
+)
+async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[TokenResponse]:
+    svc = services(request)
+    row = await svc.db.fetchrow("users.get_by_email", data.email.strip().lower())
+    # Unknown email, wrong password and inactive account: the same answer, after the
+    # same work (a hash verification runs in every case).
+    matches, needs_rehash = await verify_password(
+        row["password_hash"] if row else None, data.password
+    )
+    if row is None or not matches or not row["is_active"]:
+        raise ClientException(
+            status_code=401, detail=LOGIN_FAILED, headers={"WWW-Authenticate": "Bearer"}
+        )
+    if needs_rehash:
+        await svc.db.execute(
+            "users.update_password_hash", row["id"], await hash_password(data.password)
+        )
+    token, _claims = svc.tokens.issue(row["id"])
+    return Response(
+        TokenResponse(access_token=token, expires_in=svc.settings.jwt_ttl_seconds),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@post("/api/auth/logout", status_code=204, tags=["auth"], summary="Revoke the presented token")
+async def logout(request: AnyRequest) -> None:
+    await current_user(request)
+    await revoke(services(request), request.scope["state"][CLAIMS])
+
+
+@get("/api/auth/me", tags=["auth"], summary="The authenticated user (cached 300 s)")
+async def me(request: AnyRequest) -> Response[bytes]:
+    user = await current_user(request)
+    gate = request.scope["state"].get(GATE_RESULT)
+    if gate is not None and gate.record is not None:
+        _me_hits.inc()
+        return json_response(gate.record, hit=True)  # the cached record is this very body
+    _me_misses.inc()
+    return json_response(msgspec.json.encode(user), hit=False)
+
+
+route_handlers = [register, login, logout, me]

@@ -1,0 +1,58 @@
+"""Cached response bodies in Redis, with generations and a compute lock (see the .lua files)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import IntEnum
+from typing import NamedTuple
+
+import redis.asyncio as aioredis
+
+from alpine_api.redis import keys
+from alpine_api.redis.client import load_script
+
+
+class Lookup(IntEnum):
+    HIT = 1
+    COMPUTE = 2  # miss; this caller holds the lock
+    WAIT = 3  # miss; another caller is computing
+
+
+class CacheRead(NamedTuple):
+    state: Lookup
+    body: bytes | None
+    generation: bytes
+    token: str
+
+
+class CacheStore:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._get = load_script(client, "cache_get")
+        self._set = load_script(client, "cache_set")
+
+    @staticmethod
+    def _keys(tag: str, variant: str) -> list[str]:
+        return [keys.generation(tag), keys.cache_entry(tag, variant), keys.cache_lock(tag, variant)]
+
+    async def read(self, tag: str, variant: str, lock_ms: int) -> CacheRead:
+        token = secrets.token_hex(8)
+        state, body, generation = await self._get(
+            keys=self._keys(tag, variant), args=[lock_ms, token]
+        )
+        return CacheRead(Lookup(int(state)), body or None, generation, token)
+
+    async def write(
+        self, tag: str, variant: str, read: CacheRead, body: bytes, ttl_ms: int
+    ) -> bool:
+        stored = await self._set(
+            keys=self._keys(tag, variant), args=[read.generation, body, ttl_ms, read.token]
+        )
+        return bool(stored)
+
+    async def bump(self, *tags: str) -> None:
+        """Make every entry of these namespaces stale (one round trip per call)."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for tag in tags:
+                pipe.incr(keys.generation(tag))
+            await pipe.execute()

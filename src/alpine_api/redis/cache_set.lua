@@ -1,0 +1,16 @@
+-- Store a computed response unless a write bumped the generation meanwhile, and
+-- release the compute lock if this caller still holds it.
+--
+-- KEYS[1]  generation counter   KEYS[2] entry hash   KEYS[3] compute lock
+-- ARGV[1]  generation read by cache_get   ARGV[2] body   ARGV[3] ttl in ms   ARGV[4] token
+
+local stored = 0
+if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+  redis.call('HSET', KEYS[2], 'g', ARGV[1], 'b', ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  stored = 1
+end
+if redis.call('GET', KEYS[3]) == ARGV[4] then
+  redis.call('DEL', KEYS[3])
+end
+return stored

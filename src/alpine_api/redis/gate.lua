@@ -1,0 +1,49 @@
+-- One round trip per /api request: the sliding-window rate-limit decision and, for a
+-- request with a valid token, the user's revocation state and cached record.
+--
+-- KEYS[1]  rate window (sorted set: member = request nonce, score = time in ms)
+-- KEYS[2]  (optional) the user's revoked-token hash, see keys.revoked
+-- KEYS[3]  (optional) the user's cached record
+-- ARGV[1]  limit (0 = rate limiting off)     ARGV[2] window in ms
+-- ARGV[3]  nonce naming this request          ARGV[4] the token's jti (with KEYS[2])
+--
+-- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false}
+-- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
+-- so a client that keeps retrying is let in as soon as its oldest request ages out.
+-- Time comes from the Redis server (TIME), so app servers' clocks do not matter.
+
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local allowed, remaining, reset = 1, 0, 0
+
+if limit > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local key = KEYS[1]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local used = redis.call('ZCARD', key)
+  if used < limit then
+    redis.call('ZADD', key, now, ARGV[3])
+    redis.call('PEXPIRE', key, window)
+    used = used + 1
+  else
+    allowed = 0
+  end
+  remaining = limit - used
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if oldest[2] then
+    reset = tonumber(oldest[2]) + window - now
+  else
+    reset = window
+  end
+end
+
+local revoked, record = -1, false
+if KEYS[2] then
+  if redis.call('HEXISTS', KEYS[2], '_synced') == 1 then
+    revoked = redis.call('HEXISTS', KEYS[2], ARGV[4])
+  end
+  record = redis.call('GET', KEYS[3])
+end
+
+return {allowed, remaining, reset, revoked, record}

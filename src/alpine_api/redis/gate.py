@@ -1,0 +1,52 @@
+"""The per-request Redis round trip: rate-limit decision plus the auth lookups."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from typing import NamedTuple
+
+import redis.asyncio as aioredis
+
+from alpine_api.redis import keys
+from alpine_api.redis.client import load_script
+
+
+class GateResult(NamedTuple):
+    allowed: bool
+    remaining: int
+    reset_ms: int
+    revoked: int  # -1 unknown (ask PostgreSQL), 0 not revoked, 1 revoked
+    record: bytes | None  # the user's cached record, when asked for and present
+
+
+class Gate:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._script = load_script(client, "gate")
+        # Unique per request across workers and instances: members of the window set.
+        self._prefix = f"{os.getpid()}.{secrets.token_hex(4)}."
+        self._counter = itertools.count()
+
+    async def check(
+        self,
+        window_key: str,
+        limit: int,
+        window_ms: int,
+        *,
+        user_id: int | None = None,
+        jti: str = "",
+    ) -> GateResult:
+        """One EVALSHA. `limit` 0 skips limiting; `user_id` adds the auth lookups.
+        Raises redis-py errors when Redis does not answer (callers fall back)."""
+        nonce = f"{self._prefix}{next(self._counter)}"
+        if user_id is None:
+            script_keys = [window_key]
+        else:
+            script_keys = [window_key, keys.revoked(user_id), keys.user_record(user_id)]
+        allowed, remaining, reset_ms, revoked, record = await self._script(
+            keys=script_keys, args=[limit, window_ms, nonce, jti]
+        )
+        return GateResult(
+            bool(allowed), int(remaining), int(reset_ms), int(revoked), record or None
+        )

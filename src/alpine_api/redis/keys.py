@@ -1,0 +1,51 @@
+"""Every Redis key the service uses, in one place.
+
+Keys that one script touches share a hash tag (the part in braces), so each script's
+keys live in one slot and the same scripts run unchanged on Redis / Valkey Cluster:
+- `{u:<id>}:...`   a user's rate-limit window, revocations, record and cached responses
+- `{ip:<addr>}:...` an anonymous client's rate-limit windows
+- `{c:<ns>}:...`   a shared cache namespace (signal pages per tier, admin statistics)
+"""
+
+from __future__ import annotations
+
+
+def user_tag(user_id: int) -> str:
+    return f"{{u:{user_id}}}"
+
+
+def ip_tag(address: str) -> str:
+    return f"{{ip:{address}}}"
+
+
+def namespace_tag(namespace: str) -> str:
+    return f"{{c:{namespace}}}"
+
+
+def rate_window(tag: str, policy: str) -> str:
+    """Sorted set of the timestamps of requests counted in the current window."""
+    return f"{tag}:rl:{policy}"
+
+
+def revoked(user_id: int) -> str:
+    """Hash jti -> expiry (ms) of the user's revoked tokens; field `_synced` marks it
+    complete (loaded from PostgreSQL). Without the marker the state is unknown."""
+    return f"{user_tag(user_id)}:revoked"
+
+
+def user_record(user_id: int) -> str:
+    """The user's public record as the JSON body of GET /api/auth/me."""
+    return f"{user_tag(user_id)}:user"
+
+
+def generation(tag: str) -> str:
+    """Counter bumped by every write that changes what the tag's cached responses show."""
+    return f"{tag}:gen"
+
+
+def cache_entry(tag: str, variant: str) -> str:
+    return f"{tag}:e:{variant}"
+
+
+def cache_lock(tag: str, variant: str) -> str:
+    return f"{tag}:lock:{variant}"

@@ -1,0 +1,1 @@
+"""Users: the own profile, and the admin's view of all users."""

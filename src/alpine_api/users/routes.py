@@ -1,0 +1,60 @@
+"""/api/users/profile (own) and /api/admin/users (admin)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, get, patch
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+
+from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
+from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
+from alpine_api.services import AnyRequest, Services, services
+from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, profile_from_row
+
+
+async def _profile(svc: Services, user_id: int) -> Profile:
+    row = await svc.db.fetchrow("users.get_profile", user_id)
+    if row is None:
+        raise NotFoundException()
+    return profile_from_row(row)
+
+
+@get(
+    "/api/users/profile",
+    tags=["users"],
+    summary="Own profile with the active subscription (cached 300 s)",
+)
+async def get_profile(request: AnyRequest) -> Response[bytes]:
+    user = await current_user(request)
+    svc = services(request)
+    return await cached_json(request, PROFILE, user, lambda: _profile(svc, user.id))
+
+
+@patch("/api/users/profile", tags=["users"], summary="Change own full name")
+async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> Response[bytes]:
+    user = await current_user(request)
+    svc = services(request)
+    await svc.db.execute("users.update_profile", user.id, data.full_name)
+    await invalidate_user(svc, user.id)
+    return json_response(msgspec.json.encode(await _profile(svc, user.id)), hit=False)
+
+
+@patch(
+    "/api/admin/users/{user_id:int}",
+    guards=[admin_guard],
+    tags=["admin"],
+    summary="Activate, deactivate, promote or demote a user",
+)
+async def admin_update_user(
+    request: AnyRequest, user_id: FromPath[int], data: JSONBody[AdminUserUpdate]
+) -> CurrentUser:
+    svc = services(request)
+    row = await svc.db.fetchrow("users.admin_update", user_id, data.is_active, data.is_admin)
+    if row is None:
+        raise NotFoundException(detail="No such user")
+    await invalidate_user(svc, user_id)
+    return record_from_row(row)
+
+
+route_handlers = [get_profile, update_profile, admin_update_user]
