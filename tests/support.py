@@ -48,6 +48,14 @@ async def insert_user(
     return int(user_id)
 
 
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any ALPINE_* variable, plus `values`: for
+    subprocesses that must see only the configuration a test gives them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPINE_")}
+    env.update(values)
+    return env
+
+
 def token_for(user_id: int, ttl_seconds: int = 3600) -> str:
     """A valid access token for `user_id`, signed with the tests' secret."""
     return TokenService(JWT_SECRET, ttl_seconds).issue(user_id)[0]

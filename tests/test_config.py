@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import msgspec
 import pytest
 
 from alpine_api.config import ConfigError, RateSpec, Settings, load_settings
+from tests.support import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {
@@ -67,13 +67,6 @@ BAD_VALUES = [
     ("ALPINE_ADMIN_PASSWORD", "p" * 129),
     ("ALPINE_LOG_FORMAT", "xml"),
 ]
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    """The test process's environment without any ALPINE_* variable, plus `values`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPINE_")}
-    env.update(values)
-    return env
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES)

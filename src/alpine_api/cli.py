@@ -18,9 +18,10 @@ from typing import NoReturn
 from alpine_api.config import ConfigError, Settings, load_settings
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, then exit: 2 for bad configuration, 1 for a failed operation."""
     print(f"alpine-api: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(code)
 
 
 def _settings(defaults: dict[str, str] | None = None) -> Settings:
@@ -152,6 +153,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
+    import psycopg
+
     from alpine_api.db import migrate
 
     url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
@@ -166,9 +169,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
             for item in migrate.status(url):
                 print(f"{'[x]' if item.applied else '[ ]'} {item.id}")
             if invalid := migrate.invalid_indexes(url):
-                _fail(f"INVALID index(es): {', '.join(invalid)}")
+                _fail(f"INVALID index(es): {', '.join(invalid)}", 1)
     except migrate.InvalidIndexError as exc:
-        _fail(str(exc))
+        _fail(str(exc), 1)
+    except psycopg.OperationalError as exc:
+        _fail(f"database unreachable: {str(exc).strip().splitlines()[0]}", 1)
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
