@@ -36,6 +36,10 @@ _MAX_ID = 2**63 - 1
 _AFTER_EVERYTHING = datetime.max.replace(tzinfo=UTC)
 
 
+# A path parameter naming a row: positive and within bigint, else 400 (never a 500).
+RowId = Annotated[int, Parameter(ge=1, le=_MAX_ID)]
+
+
 class Position(msgspec.Struct, frozen=True, array_like=True):
     """Where a page starts: rows strictly older than (created_at, id)."""
 

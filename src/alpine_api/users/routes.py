@@ -9,6 +9,8 @@ from litestar.params import FromPath, JSONBody
 
 from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
+from alpine_api.config import Tier
+from alpine_api.pagination import Page, PageRequest, make_page, provide_page
 from alpine_api.services import AnyRequest, Services, services
 from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, profile_from_row
 
@@ -57,4 +59,34 @@ async def admin_update_user(
     return record_from_row(row)
 
 
-route_handlers = [get_profile, update_profile, admin_update_user]
+# (filter by tier?, filter by is_active?) -> the query that has an index for it
+_ADMIN_LIST_QUERIES = {
+    (False, False): "users.admin_list",
+    (True, False): "users.admin_list_by_tier",
+    (False, True): "users.admin_list_by_active",
+    (True, True): "users.admin_list_by_tier_active",
+}
+
+
+@get(
+    "/api/admin/users",
+    guards=[admin_guard],
+    dependencies={"page": provide_page},
+    tags=["admin"],
+    summary="All users, newest first, optionally by tier and activity",
+)
+async def admin_list_users(
+    request: AnyRequest,
+    page: PageRequest,
+    tier: Tier | None = None,
+    is_active: bool | None = None,
+) -> Page[CurrentUser]:
+    query = _ADMIN_LIST_QUERIES[tier is not None, is_active is not None]
+    filters = [value for value in (tier, is_active) if value is not None]
+    rows = await services(request).db.fetch(
+        query, *filters, page.after.created_at, page.after.id, page.fetch
+    )
+    return make_page(rows, page, record_from_row)
+
+
+route_handlers = [get_profile, update_profile, admin_list_users, admin_update_user]

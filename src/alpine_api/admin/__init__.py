@@ -1,0 +1,1 @@
+"""Admin dashboards: user analytics and revenue, one SQL statement each."""

@@ -1,0 +1,1 @@
+"""A user's own notifications: signals, billing and system messages."""

@@ -1,0 +1,1 @@
+"""Trading signals: the subscriber feed and the admin's management of signals."""

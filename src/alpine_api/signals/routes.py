@@ -1,0 +1,162 @@
+"""Signals: the subscriber feed, one signal, and the admin list / create / patch.
+
+A subscriber sees active signals whose tier is at or below their own. Creating a signal
+stores it and fans a `signal` notification out to every eligible active user in the same
+transaction (one INSERT ... SELECT). Every write bumps the signals cache generation, so
+the next read of /subscribed is computed afresh.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, patch, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from msgspec import UNSET
+
+from alpine_api.auth.current import admin_guard, current_user
+from alpine_api.caching import SIGNALS, cached_json, invalidate_signals
+from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
+from alpine_api.services import services
+from alpine_api.signals.schemas import SYMBOL_PATTERN, Signal, SignalCreate, SignalPatch
+
+SymbolQuery = Annotated[
+    str | None, Parameter(pattern=SYMBOL_PATTERN, description="one symbol (any case)")
+]
+NOT_FOUND = "Signal not found"
+
+
+def to_signal(row: Any) -> Signal:
+    return Signal(**row)
+
+
+@get("/subscribed", summary="Active signals visible to the caller's tier, newest first")
+async def list_subscribed(
+    request: Request[Any, Any, Any],
+    page: PageRequest,
+    min_confidence: Annotated[float, Parameter(ge=0, le=1)] = 0.0,
+    symbol: SymbolQuery = None,
+) -> Response[Page[Signal]]:
+    user = await current_user(request)
+    db = services(request).db
+
+    async def compute() -> Page[Signal]:
+        after = page.after
+        if symbol is None:
+            rows = await db.fetch(
+                "signals.list_subscribed",
+                user.tier,
+                min_confidence,
+                after.created_at,
+                after.id,
+                page.fetch,
+            )
+        else:
+            rows = await db.fetch(
+                "signals.list_subscribed_by_symbol",
+                user.tier,
+                min_confidence,
+                symbol.upper(),
+                after.created_at,
+                after.id,
+                page.fetch,
+            )
+        return make_page(rows, page, to_signal)
+
+    return await cached_json(request, SIGNALS, user, compute)  # type: ignore[return-value]
+
+
+@get("/{signal_id:int}", summary="One active signal, if the caller's tier may see it")
+async def get_signal(request: Request[Any, Any, Any], signal_id: RowId) -> Signal:
+    user = await current_user(request)
+    row = await services(request).db.fetchrow("signals.get_visible", signal_id, user.tier)
+    if row is None:
+        raise NotFoundException(detail=NOT_FOUND)
+    return to_signal(row)
+
+
+@get("", guards=[admin_guard], summary="All signals (admin), newest first")
+async def admin_list(
+    request: Request[Any, Any, Any],
+    page: PageRequest,
+    symbol: SymbolQuery = None,
+    is_active: bool | None = None,
+) -> Page[Signal]:
+    db = services(request).db
+    after = page.after
+    if symbol is None:
+        rows = await db.fetch(
+            "signals.admin_list", is_active, after.created_at, after.id, page.fetch
+        )
+    else:
+        rows = await db.fetch(
+            "signals.admin_list_by_symbol",
+            symbol.upper(),
+            is_active,
+            after.created_at,
+            after.id,
+            page.fetch,
+        )
+    return make_page(rows, page, to_signal)
+
+
+def _notification_text(signal: Signal) -> tuple[str, str]:
+    title = f"New {signal.direction} signal: {signal.symbol}"
+    body = (
+        f"Entry {signal.entry_price:g}, target {signal.target_price:g}, "
+        f"stop loss {signal.stop_loss:g}, confidence {signal.confidence:.0%}."
+    )
+    return title, body
+
+
+@post("", guards=[admin_guard], summary="Create a signal and notify its subscribers (admin)")
+async def create_signal(request: Request[Any, Any, Any], data: SignalCreate) -> Signal:
+    admin = await current_user(request)
+    svc = services(request)
+    async with svc.db.transaction() as tx:
+        row = await tx.fetchrow(
+            "signals.insert",
+            data.symbol.upper(),
+            data.direction,
+            data.entry_price,
+            data.target_price,
+            data.stop_loss,
+            data.confidence,
+            data.tier,
+            data.note,
+            admin.id,
+        )
+        signal = to_signal(row)
+        title, body = _notification_text(signal)
+        await tx.execute("signals.notify_subscribers", signal.id, signal.tier, title, body)
+    await invalidate_signals(svc)
+    return signal
+
+
+@patch("/{signal_id:int}", guards=[admin_guard], summary="Change a signal (admin)")
+async def update_signal(
+    request: Request[Any, Any, Any], signal_id: RowId, data: SignalPatch
+) -> Signal:
+    svc = services(request)
+    note_given = data.note is not UNSET
+    row = await svc.db.fetchrow(
+        "signals.update",
+        signal_id,
+        None if data.is_active is UNSET else data.is_active,
+        None if data.confidence is UNSET else data.confidence,
+        note_given,
+        data.note if note_given else None,
+    )
+    if row is None:
+        raise NotFoundException(detail=NOT_FOUND)
+    await invalidate_signals(svc)
+    return to_signal(row)
+
+
+router = Router(
+    "/api/signals",
+    route_handlers=[list_subscribed, get_signal, admin_list, create_signal, update_signal],
+    dependencies={"page": provide_page},
+    tags=["signals"],
+)

@@ -1,0 +1,1 @@
+"""Plans, the caller's subscription, subscribing and canceling (with payments)."""
