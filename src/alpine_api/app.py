@@ -10,27 +10,25 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from litestar import Litestar, MediaType, Request, Response
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar import Litestar
 
-from alpine_api import operations
-from alpine_api.config import Settings
-from alpine_api.db import Database, DatabaseUnavailable, load_queries
+from alpine_api import http, operations
+from alpine_api.admin import routes as admin_routes
+from alpine_api.auth import routes as auth_routes
+from alpine_api.auth.revocation import purge_expired_revocations
+from alpine_api.config import ConfigError, Settings
+from alpine_api.db import Database, load_queries
+from alpine_api.logging import configure_logging
+from alpine_api.notifications import routes as notification_routes
 from alpine_api.redis.client import create_redis
+from alpine_api.request_gate import request_gate
 from alpine_api.resources import SQL_DIR
 from alpine_api.services import Services
+from alpine_api.signals import routes as signal_routes
+from alpine_api.subscriptions import routes as subscription_routes
+from alpine_api.users import routes as user_routes
 
 POOL_GAUGE_INTERVAL_SECONDS = 5.0
-
-
-def _unavailable(request: Request, exc: Exception) -> Response:  # type: ignore[type-arg]
-    return Response(
-        {"status_code": 503, "detail": "Service temporarily unavailable"},
-        status_code=503,
-        media_type=MediaType.JSON,
-        headers={"Retry-After": "1"},
-    )
 
 
 async def _record_pool_gauges(db: Database) -> None:
@@ -40,6 +38,9 @@ async def _record_pool_gauges(db: Database) -> None:
 
 
 def create_app(settings: Settings) -> Litestar:
+    if not settings.jwt_secret:
+        raise ConfigError("ALPINE_JWT_SECRET: not set; the API cannot sign or check tokens")
+    configure_logging(settings.log_format)
     queries = load_queries(SQL_DIR)
 
     @contextlib.asynccontextmanager
@@ -53,23 +54,36 @@ def create_app(settings: Settings) -> Litestar:
             command_timeout=settings.db_command_timeout_seconds,
         )
         redis = create_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
-        app.state.services = Services(settings=settings, db=db, redis=redis)
+        svc = app.state.services = Services.build(settings, db, redis)
         gauges = asyncio.create_task(_record_pool_gauges(db))
+        purge = asyncio.create_task(purge_expired_revocations(db))
         try:
             yield
         finally:
             gauges.cancel()
+            purge.cancel()
+            await svc.deferred.close()
             await redis.aclose()
             await db.close()
 
-    return Litestar(
-        route_handlers=[*operations.route_handlers],
+    app = Litestar(
+        route_handlers=[
+            *operations.route_handlers,
+            *auth_routes.route_handlers,
+            *user_routes.route_handlers,
+            signal_routes.router,
+            notification_routes.router,
+            subscription_routes.router,
+            admin_routes.router,
+        ],
+        middleware=[request_gate],
         lifespan=[lifespan],
-        exception_handlers={DatabaseUnavailable: _unavailable},
-        openapi_config=OpenAPIConfig(
-            title="alpine-api",
-            version="0.1.0",
-            description="Trading signals for starter, pro and elite subscribers.",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        exception_handlers=http.EXCEPTION_HANDLERS,
+        cors_config=http.cors_config(settings),
+        compression_config=http.COMPRESSION,
+        request_max_body_size=http.MAX_BODY_BYTES,
+        openapi_config=http.openapi_config(),
+        logging_config=None,  # configure_logging above: JSON lines or text, request ids
     )
+    http.install(app)
+    return app

@@ -1,0 +1,31 @@
+"""HTTP hygiene shared by every route: request ids, access log and request metrics,
+one error shape, CORS, compression, the body size limit and the OpenAPI document.
+
+`create_app` passes the configuration objects to Litestar and calls `install(app)`.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from alpine_api.http.config import COMPRESSION, MAX_BODY_BYTES, cors_config
+from alpine_api.http.errors import EXCEPTION_HANDLERS, error_response
+from alpine_api.http.middleware import observe_requests
+from alpine_api.http.openapi import BEARER, document_errors, openapi_config
+
+__all__ = [
+    "BEARER",
+    "COMPRESSION",
+    "EXCEPTION_HANDLERS",
+    "MAX_BODY_BYTES",
+    "cors_config",
+    "error_response",
+    "install",
+    "openapi_config",
+]
+
+
+def install(app: Litestar) -> None:
+    """Finish a built app: error responses in its document, the request observer around it."""
+    document_errors(app)
+    observe_requests(app)

@@ -1,0 +1,78 @@
+"""One JSON error shape for every 4xx/5xx: `{"status_code", "detail", "extra"?}`.
+
+Framework errors (404 unknown route, 405, 400 validation naming the field in `extra`,
+413 body too large, 401/403/409/429 raised by handlers) keep their status, detail and
+headers but always answer JSON. A lost PostgreSQL or Redis answers 503 with
+`Retry-After`. Anything else is logged with its traceback (and the request id, through
+the log record) and answered with a generic 500: no stack trace, SQL or path in a body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import redis.exceptions
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
+
+from alpine_api.db import DatabaseUnavailable
+
+log = logging.getLogger("alpine_api.errors")
+
+INTERNAL_ERROR_DETAIL = "Internal Server Error"
+UNAVAILABLE_DETAIL = "Service temporarily unavailable"
+
+
+def error_response(
+    status_code: int,
+    detail: str,
+    *,
+    extra: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"status_code": status_code, "detail": detail}
+    if extra:
+        body["extra"] = extra
+    return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
+
+
+def _route(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("path_template") or request.scope["path"])
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 500:  # its detail was written for the log, not the client
+        return _internal_error(request, exc)
+    return error_response(exc.status_code, exc.detail, extra=exc.extra, headers=exc.headers)
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error(
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        _route(request),
+        exc_info=exc,
+    )
+    return error_response(500, INTERNAL_ERROR_DETAIL)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning(
+        "%s on %s %s: %s", type(exc).__name__, request.method, _route(request), exc, exc_info=False
+    )
+    return error_response(503, UNAVAILABLE_DETAIL, headers={"Retry-After": "1"})
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: _http_error,
+    DatabaseUnavailable: _unavailable,
+    # PostgreSQL shutting down or restarting under a running statement (class 57).
+    asyncpg.exceptions.OperatorInterventionError: _unavailable,
+    redis.exceptions.ConnectionError: _unavailable,
+    redis.exceptions.TimeoutError: _unavailable,
+    Exception: _internal_error,
+}

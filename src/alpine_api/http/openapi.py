@@ -1,0 +1,124 @@
+"""The OpenAPI document: bearer security scheme and the error responses of every route.
+
+Route handlers that need a user declare `security=BEARER` (Litestar puts it on their
+operations); `document_errors` then adds, from what each operation is, the error
+responses it can give, all with the one error shape (`Error`):
+- every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
+- `/api/*`: 429 (rate limit); secured: 401; guarded handlers (admin): 403;
+- a path parameter: 404; a request body: 413; parameters or a body: 400.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
+from litestar.routes import HTTPRoute
+
+BEARER_SCHEME = "BearerToken"
+BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+ERROR_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["status_code", "detail"],
+    properties={
+        "status_code": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "extra": Schema(
+            description="Details, such as the fields that failed validation",
+            one_of=[Schema(type=OpenAPIType.OBJECT), Schema(type=OpenAPIType.ARRAY)],
+        ),
+    },
+    description="Every 4xx/5xx response",
+)
+
+_ERRORS = {
+    "400": "Invalid input: `detail` or `extra` names the field",
+    "401": "Missing, invalid, expired or revoked token, or inactive user"
+    " (`WWW-Authenticate: Bearer`)",
+    "403": "Authenticated, but not allowed (admin only)",
+    "404": "Not found, or not visible to this user",
+    "413": "Request body over 1 MiB",
+    "429": "Rate limit exceeded (`Retry-After`, `X-RateLimit-*`, `RateLimit` headers)",
+    "500": "Unexpected error (logged with the request id)",
+    "503": "Database or Redis unreachable (`Retry-After`)",
+}
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="alpine-api",
+        version="0.1.0",
+        description="Trading signals for starter, pro and elite subscribers.",
+        render_plugins=[ScalarRenderPlugin()],
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="Access token from POST /api/auth/login",
+                )
+            }
+        ),
+    )
+
+
+def _error_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={
+            "application/json": OpenAPIMediaType(schema=Reference("#/components/schemas/Error"))
+        },
+    )
+
+
+def _codes(path: str, operation: Operation, guarded: bool) -> list[str]:
+    api = path.startswith("/api/")
+    wanted = {
+        "400": bool(operation.parameters or operation.request_body),
+        "401": bool(operation.security),
+        "403": guarded,
+        "404": "{" in path,
+        "413": operation.request_body is not None,
+        "429": api,
+        "500": True,
+        "503": api or path == "/health",
+    }
+    return [code for code, applies in wanted.items() if applies]
+
+
+def document_errors(app: Litestar) -> None:
+    """Add the error schema and each operation's error responses to the app's document."""
+    document = app.openapi_schema
+    document.components.schemas["Error"] = ERROR_SCHEMA
+    for route in app.routes:
+        if (
+            not isinstance(route, HTTPRoute)
+            or (item := (document.paths or {}).get(route.path_format or "/")) is None
+        ):
+            continue
+        for handler in route.route_handlers:
+            if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            guarded = bool(handler.resolve_guards())
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower(), None)
+                if operation is None:
+                    continue
+                responses = operation.responses if operation.responses is not None else {}
+                for code in _codes(route.path_format, operation, guarded):
+                    if code not in responses:
+                        responses[code] = _error_response(_ERRORS[code])
+                operation.responses = responses
