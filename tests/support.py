@@ -56,6 +56,22 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
 def token_for(user_id: int, ttl_seconds: int = 3600) -> str:
     """A valid access token for `user_id`, signed with the tests' secret."""
     return TokenService(JWT_SECRET, ttl_seconds).issue(user_id)[0]
