@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -55,6 +56,10 @@ def create_app(settings: Settings) -> Litestar:
         )
         redis = create_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
         svc = app.state.services = Services.build(settings, db, redis)
+        # Everything made so far lives as long as the worker: move it out of the cyclic
+        # collector's way. Full collections over it were the bulk of p99 latency.
+        gc.collect()
+        gc.freeze()
         gauges = asyncio.create_task(_record_pool_gauges(db))
         purge = asyncio.create_task(purge_expired_revocations(db))
         try:
