@@ -19,12 +19,12 @@ WITH bounds AS (
 ), active AS (
     SELECT count(*)                                                      AS subscriptions,
            coalesce(sum(price_cents), 0)                                 AS mrr,
-           count(*) FILTER (WHERE tier = 'starter')                      AS starter_count,
-           coalesce(sum(price_cents) FILTER (WHERE tier = 'starter'), 0) AS starter_mrr,
-           count(*) FILTER (WHERE tier = 'pro')                          AS pro_count,
-           coalesce(sum(price_cents) FILTER (WHERE tier = 'pro'), 0)     AS pro_mrr,
-           count(*) FILTER (WHERE tier = 'elite')                        AS elite_count,
-           coalesce(sum(price_cents) FILTER (WHERE tier = 'elite'), 0)   AS elite_mrr
+           count(*) FILTER (WHERE tier = 'starter')                      AS starter_subscriptions,
+           coalesce(sum(price_cents) FILTER (WHERE tier = 'starter'), 0) AS starter_mrr_cents,
+           count(*) FILTER (WHERE tier = 'pro')                          AS pro_subscriptions,
+           coalesce(sum(price_cents) FILTER (WHERE tier = 'pro'), 0)     AS pro_mrr_cents,
+           count(*) FILTER (WHERE tier = 'elite')                        AS elite_subscriptions,
+           coalesce(sum(price_cents) FILTER (WHERE tier = 'elite'), 0)   AS elite_mrr_cents
     FROM subscriptions
     WHERE status = 'active'
 )
@@ -34,8 +34,8 @@ SELECT paid.total AS total_revenue_cents,
        paid.month AS revenue_this_month_cents,
        active.subscriptions AS active_subscriptions,
        active.mrr AS mrr_cents,
-       active.starter_count, active.starter_mrr,
-       active.pro_count, active.pro_mrr,
-       active.elite_count, active.elite_mrr,
+       active.starter_subscriptions, active.starter_mrr_cents,
+       active.pro_subscriptions, active.pro_mrr_cents,
+       active.elite_subscriptions, active.elite_mrr_cents,
        now() AS generated_at
 FROM paid, active

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import msgspec
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ _AFTER_EVERYTHING = datetime.max.replace(tzinfo=UTC)
 
 
 # A path parameter naming a row: positive and within bigint, else 400 (never a 500).
-RowId = Annotated[int, Parameter(ge=1, le=_MAX_ID)]
+RowId = Annotated[int, PathParameter(ge=1, le=_MAX_ID)]
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True):
@@ -107,11 +107,11 @@ def decode_cursor(cursor: str | None) -> Position:
 def page_request(
     limit: Annotated[
         int,
-        Parameter(ge=1, le=MAX_LIMIT, description=f"page size, 1..{MAX_LIMIT}"),
+        QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size, 1..{MAX_LIMIT}"),
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Parameter(description="next_cursor of the previous page; omit for the first page"),
+        QueryParameter(description="next_cursor of the previous page; omit for the first page"),
     ] = None,
 ) -> PageRequest:
     """Dependency: `limit` (out of range: 400 naming it) and `cursor` of a list request."""

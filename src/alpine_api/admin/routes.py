@@ -8,14 +8,16 @@ ALPINE_ADMIN_CACHE_TTL_SECONDS, 300 s by default).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, get
 
 from alpine_api.auth.current import admin_guard, current_user
-from alpine_api.caching import ADMIN_ANALYTICS, ADMIN_REVENUE, cached_json
+from alpine_api.caching import ADMIN_ANALYTICS, ADMIN_REVENUE, CachePolicy, cached_json
+from alpine_api.config import TIERS
 from alpine_api.services import services
 
 
@@ -57,51 +59,52 @@ class Revenue(msgspec.Struct):
     generated_at: datetime
 
 
-@get("/analytics", summary="User counts: totals, new today / this week / this month, tiers")
-async def analytics(request: Request[Any, Any, Any]) -> Response[Analytics]:
+T = TypeVar("T")
+
+
+def analytics_from_row(row: Any) -> Analytics:
+    tiers = TierCounts(**{tier: row[tier] for tier in TIERS})
+    return Analytics(**{k: v for k, v in row.items() if k not in TIERS}, tiers=tiers)
+
+
+def revenue_from_row(row: Any) -> Revenue:
+    per_tier = {
+        tier: TierRevenue(row[f"{tier}_subscriptions"], row[f"{tier}_mrr_cents"]) for tier in TIERS
+    }
+    scalars = {k: v for k, v in row.items() if not k.startswith(TIERS)}
+    return Revenue(**scalars, tiers=RevenueTiers(**per_tier))
+
+
+async def _statistics(
+    request: Request[Any, Any, Any],
+    policy: CachePolicy,
+    query: str,
+    build: Callable[[Any], T],
+) -> Response[bytes]:
+    """The figures of one single-statement query, through the admin statistics cache."""
     admin = await current_user(request)
     db = services(request).db
 
-    async def compute() -> Analytics:
-        row = await db.fetchrow("admin.analytics")
+    async def compute() -> T:
+        row = await db.fetchrow(query)
         assert row is not None  # an aggregate without GROUP BY always yields one row
-        return Analytics(
-            total_users=row["total_users"],
-            active_users=row["active_users"],
-            new_users_today=row["new_users_today"],
-            new_users_this_week=row["new_users_this_week"],
-            new_users_this_month=row["new_users_this_month"],
-            tiers=TierCounts(starter=row["starter"], pro=row["pro"], elite=row["elite"]),
-            generated_at=row["generated_at"],
-        )
+        return build(row)
 
-    return await cached_json(request, ADMIN_ANALYTICS, admin, compute)  # type: ignore[return-value]
+    return await cached_json(request, policy, admin, compute)
+
+
+@get("/analytics", summary="User counts: totals, new today / this week / this month, tiers")
+async def analytics(request: Request[Any, Any, Any]) -> Response[Analytics]:
+    return await _statistics(  # type: ignore[return-value]
+        request, ADMIN_ANALYTICS, "admin.analytics", analytics_from_row
+    )
 
 
 @get("/revenue", summary="Revenue per period, active subscriptions and MRR per tier")
 async def revenue(request: Request[Any, Any, Any]) -> Response[Revenue]:
-    admin = await current_user(request)
-    db = services(request).db
-
-    async def compute() -> Revenue:
-        row = await db.fetchrow("admin.revenue")
-        assert row is not None
-        return Revenue(
-            total_revenue_cents=row["total_revenue_cents"],
-            revenue_today_cents=row["revenue_today_cents"],
-            revenue_this_week_cents=row["revenue_this_week_cents"],
-            revenue_this_month_cents=row["revenue_this_month_cents"],
-            active_subscriptions=row["active_subscriptions"],
-            mrr_cents=row["mrr_cents"],
-            tiers=RevenueTiers(
-                starter=TierRevenue(row["starter_count"], row["starter_mrr"]),
-                pro=TierRevenue(row["pro_count"], row["pro_mrr"]),
-                elite=TierRevenue(row["elite_count"], row["elite_mrr"]),
-            ),
-            generated_at=row["generated_at"],
-        )
-
-    return await cached_json(request, ADMIN_REVENUE, admin, compute)  # type: ignore[return-value]
+    return await _statistics(  # type: ignore[return-value]
+        request, ADMIN_REVENUE, "admin.revenue", revenue_from_row
+    )
 
 
 router = Router(

@@ -6,11 +6,13 @@ Another user's notification is "not found": its existence is never revealed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import QueryParameter
 
 from alpine_api.auth.current import current_user
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
@@ -37,7 +39,9 @@ def to_notification(row: Any) -> Notification:
 
 @get("", summary="The caller's notifications, newest first")
 async def list_notifications(
-    request: Request[Any, Any, Any], page: PageRequest, unread: bool = False
+    request: Request[Any, Any, Any],
+    page: NamedDependency[PageRequest],
+    unread: Annotated[bool, QueryParameter(description="only unread")] = False,
 ) -> Page[Notification]:
     user = await current_user(request)
     query = "notifications.list_unread" if unread else "notifications.list"

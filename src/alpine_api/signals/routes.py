@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, patch, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 from msgspec import UNSET
 
 from alpine_api.auth.current import admin_guard, current_user
@@ -22,7 +23,7 @@ from alpine_api.services import services
 from alpine_api.signals.schemas import SYMBOL_PATTERN, Signal, SignalCreate, SignalPatch
 
 SymbolQuery = Annotated[
-    str | None, Parameter(pattern=SYMBOL_PATTERN, description="one symbol (any case)")
+    str | None, QueryParameter(pattern=SYMBOL_PATTERN, description="one symbol (any case)")
 ]
 NOT_FOUND = "Signal not found"
 
@@ -34,8 +35,8 @@ def to_signal(row: Any) -> Signal:
 @get("/subscribed", summary="Active signals visible to the caller's tier, newest first")
 async def list_subscribed(
     request: Request[Any, Any, Any],
-    page: PageRequest,
-    min_confidence: Annotated[float, Parameter(ge=0, le=1)] = 0.0,
+    page: NamedDependency[PageRequest],
+    min_confidence: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
     symbol: SymbolQuery = None,
 ) -> Response[Page[Signal]]:
     user = await current_user(request)
@@ -79,9 +80,9 @@ async def get_signal(request: Request[Any, Any, Any], signal_id: RowId) -> Signa
 @get("", guards=[admin_guard], summary="All signals (admin), newest first")
 async def admin_list(
     request: Request[Any, Any, Any],
-    page: PageRequest,
+    page: NamedDependency[PageRequest],
     symbol: SymbolQuery = None,
-    is_active: bool | None = None,
+    is_active: Annotated[bool | None, QueryParameter()] = None,
 ) -> Page[Signal]:
     db = services(request).db
     after = page.after
@@ -111,7 +112,7 @@ def _notification_text(signal: Signal) -> tuple[str, str]:
 
 
 @post("", guards=[admin_guard], summary="Create a signal and notify its subscribers (admin)")
-async def create_signal(request: Request[Any, Any, Any], data: SignalCreate) -> Signal:
+async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCreate]) -> Signal:
     admin = await current_user(request)
     svc = services(request)
     async with svc.db.transaction() as tx:
@@ -136,7 +137,7 @@ async def create_signal(request: Request[Any, Any, Any], data: SignalCreate) -> 
 
 @patch("/{signal_id:int}", guards=[admin_guard], summary="Change a signal (admin)")
 async def update_signal(
-    request: Request[Any, Any, Any], signal_id: RowId, data: SignalPatch
+    request: Request[Any, Any, Any], signal_id: RowId, data: JSONBody[SignalPatch]
 ) -> Signal:
     svc = services(request)
     note_given = data.note is not UNSET

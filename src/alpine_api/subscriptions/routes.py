@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import JSONBody
 
 from alpine_api.auth.current import current_user
 from alpine_api.caching import invalidate_user
@@ -79,7 +80,9 @@ async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
 
 
 @post("", status_code=201, summary="Subscribe to a plan (replaces the active one)")
-async def subscribe(request: Request[Any, Any, Any], data: SubscribeRequest) -> Subscription:
+async def subscribe(
+    request: Request[Any, Any, Any], data: JSONBody[SubscribeRequest]
+) -> Subscription:
     user = await current_user(request)
     svc = services(request)
     plan = next(p for p in plans_of(svc.settings) if p.tier == data.tier)
