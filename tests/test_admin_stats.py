@@ -1,0 +1,113 @@
+"""GET /api/admin/analytics and /api/admin/revenue: figures, period bounds, admin only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
+
+from tests.support import bearer, insert_user
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+def period_starts() -> tuple[datetime, datetime, datetime]:
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today - timedelta(days=today.weekday()), today.replace(day=1)
+
+
+async def test_admin_only(client: Client, db: asyncpg.Connection) -> None:
+    user = bearer(await insert_user(db, "u@example.com", tier="elite"))
+    for path in ("/api/admin/analytics", "/api/admin/revenue"):
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+        assert (await client.get(path, headers=user)).status_code == 403
+
+
+async def test_analytics_counts_every_figure(client: Client, db: asyncpg.Connection) -> None:
+    admin = await insert_user(db, "admin@example.com", is_admin=True)
+    today, week, month = period_starts()
+    year_ago = today - timedelta(days=400)
+    # (created_at, tier, active): one user per period boundary and tier mix
+    users = [
+        (today + timedelta(seconds=1), "pro", True),
+        (today - timedelta(seconds=1), "elite", True),  # yesterday (maybe still this week)
+        (week, "starter", False),  # exactly Monday 00:00 UTC: this week
+        (week - timedelta(seconds=1), "pro", True),
+        (month, "starter", True),  # exactly the 1st 00:00 UTC: this month
+        (month - timedelta(seconds=1), "elite", False),
+        (year_ago, "starter", True),
+    ]
+    for i, (created, tier, active) in enumerate(users):
+        uid = await insert_user(db, f"u{i}@example.com", tier=tier, is_active=active)
+        await db.execute("UPDATE users SET created_at = $2 WHERE id = $1", uid, created)
+    await db.execute("UPDATE users SET created_at = $2 WHERE id = $1", admin, year_ago)
+
+    response = await client.get("/api/admin/analytics", headers=bearer(admin))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    created = [c for c, _, _ in users] + [year_ago]
+    assert body["total_users"] == 8
+    assert body["active_users"] == 6
+    assert body["new_users_today"] == sum(c >= today for c in created) == 1
+    assert body["new_users_this_week"] == sum(c >= week for c in created)
+    assert body["new_users_this_month"] == sum(c >= month for c in created)
+    assert body["tiers"] == {"starter": 4, "pro": 2, "elite": 2}
+    generated = datetime.fromisoformat(body["generated_at"])
+    assert abs((generated - datetime.now(UTC)).total_seconds()) < 60
+
+
+async def test_revenue_figures(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    admin = await insert_user(db, "admin@example.com", is_admin=True)
+    empty = await client.get("/api/admin/revenue", headers=bearer(admin))
+    assert empty.status_code == 200
+    zero = {"active_subscriptions": 0, "mrr_cents": 0}
+    assert empty.json()["tiers"] == {"starter": zero, "pro": zero, "elite": zero}
+    assert empty.json()["total_revenue_cents"] == 0
+
+    today, week, month = period_starts()
+    plans = [("pro", 4900, "active"), ("pro", 4900, "active"), ("elite", 14900, "active"),
+             ("starter", 1900, "canceled")]  # fmt: skip
+    paid_at = [today + timedelta(seconds=1), week, month, today - timedelta(days=70)]
+    for i, ((tier, price, status), paid) in enumerate(zip(plans, paid_at, strict=True)):
+        uid = await insert_user(db, f"p{i}@example.com", tier=tier)
+        sub = await db.fetchval(
+            "INSERT INTO subscriptions (user_id, tier, status, price_cents, started_at,"
+            " current_period_end, canceled_at) VALUES ($1, $2, $3, $4, $5, now() + interval"
+            " '1 month', CASE WHEN $3 = 'canceled' THEN now() END) RETURNING id",
+            uid, tier, status, price, paid - timedelta(seconds=1),
+        )  # fmt: skip
+        await db.execute(
+            "INSERT INTO payments (user_id, subscription_id, amount_cents, created_at)"
+            " VALUES ($1, $2, $3, $4)",
+            uid, sub, price, paid,
+        )  # fmt: skip
+
+    # Admin statistics may be served from cache for up to 300 s: start from an empty one.
+    await redis.flushall()
+    response = await client.get("/api/admin/revenue", headers=bearer(admin))
+    assert response.status_code == 200 and response.headers["x-cache"] == "MISS"
+    body = response.json()
+    amounts = [p for _, p, _ in plans]
+    assert body["total_revenue_cents"] == sum(amounts)
+    assert body["revenue_today_cents"] == sum(
+        a for a, t in zip(amounts, paid_at, strict=True) if t >= today
+    )
+    assert body["revenue_this_week_cents"] == sum(
+        a for a, t in zip(amounts, paid_at, strict=True) if t >= week
+    )
+    assert body["revenue_this_month_cents"] == sum(
+        a for a, t in zip(amounts, paid_at, strict=True) if t >= month
+    )
+    assert body["active_subscriptions"] == 3
+    assert body["mrr_cents"] == 4900 * 2 + 14900
+    assert body["tiers"] == {
+        "starter": {"active_subscriptions": 0, "mrr_cents": 0},
+        "pro": {"active_subscriptions": 2, "mrr_cents": 9800},
+        "elite": {"active_subscriptions": 1, "mrr_cents": 14900},
+    }
