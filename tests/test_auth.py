@@ -183,7 +183,9 @@ async def test_logout_revokes_only_the_presented_token(
     assert (await client.post("/api/auth/logout", headers=_auth(first))).status_code == 401
     assert (await client.get("/api/auth/me", headers=_auth(second))).status_code == 200
     jti = jwt.decode(first, JWT_SECRET, algorithms=["HS256"])["jti"]
-    assert await db.fetchval("SELECT count(*) FROM revoked_tokens WHERE jti = $1", uuid.UUID(jti)) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM revoked_tokens WHERE jti = $1", uuid.UUID(jti)) == 1
+    )
 
 
 async def test_revocation_survives_redis_losing_everything(

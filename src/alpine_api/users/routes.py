@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response, get, patch
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
@@ -77,9 +78,9 @@ _ADMIN_LIST_QUERIES = {
 )
 async def admin_list_users(
     request: AnyRequest,
-    page: PageRequest,
-    tier: Tier | None = None,
-    is_active: bool | None = None,
+    page: NamedDependency[PageRequest],
+    tier: FromQuery[Tier | None] = None,
+    is_active: FromQuery[bool | None] = None,
 ) -> Page[CurrentUser]:
     query = _ADMIN_LIST_QUERIES[tier is not None, is_active is not None]
     filters = [value for value in (tier, is_active) if value is not None]
