@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -122,7 +123,7 @@ def test_compose_secrets_fail_fast_when_unset() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    uv = shutil.which("uv")
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` names its own binary in UV
     if uv is None:
         pytest.skip("uv is not on PATH")
     result = run(uv, "build", "--wheel", "--out-dir", str(out))
