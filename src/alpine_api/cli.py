@@ -187,6 +187,21 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
         print(f"password: {password}")
 
 
+def cmd_verify(args: argparse.Namespace) -> None:
+    from alpine_api.verify import Verifier, report
+
+    origin = args.origin
+    if origin is None:
+        configured = os.environ.get("ALPINE_CORS_ORIGINS", "").split(",")[0].strip()
+        origin = configured or "http://localhost:3000"
+    password = args.password or os.environ.get("ALPINE_VERIFY_PASSWORD")
+    verifier = Verifier(
+        args.url, origin=origin, token=args.token, email=args.email, password=password
+    )
+    if not report(args.url, verifier.run(), sys.stdout):
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alpine-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("email")
     admin.add_argument("--password")
     admin.set_defaults(func=cmd_create_admin)
+
+    verify = sub.add_parser("verify", help="check a running deployment from outside")
+    verify.add_argument("url", help="base URL, such as https://api.example.com")
+    verify.add_argument("--origin", help="an allowed CORS origin (default: first configured)")
+    verify.add_argument("--token", help="access token for the cache check")
+    verify.add_argument("--email", help="log in as this user for the cache check")
+    verify.add_argument("--password", help="with --email (or ALPINE_VERIFY_PASSWORD)")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

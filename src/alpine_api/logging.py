@@ -46,7 +46,7 @@ def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, request_id, extras, exc."""
+    """One JSON object per line: ts, level, logger, msg, pid, request_id, extras, exc."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -54,6 +54,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,  # which worker
         }
         request_id = getattr(record, "request_id", None)
         if request_id is not None:

@@ -1,0 +1,92 @@
+"""/metrics under `serve --workers 2`: sums over workers, route templates as labels."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import bearer, insert_user
+
+REQUESTS = 60
+
+
+def _samples(text: str) -> list[Any]:
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _access_lines(logs: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "alpine_api.access"]
+
+
+async def test_metrics_sum_over_workers_and_label_routes_by_template(
+    serve: Any, db: asyncpg.Connection
+) -> None:
+    admin = await insert_user(db, "admin@example.com", is_admin=True)
+    server = serve(workers=2, ALPINE_LOG_FORMAT="json")
+
+    def hit(n: int) -> int:
+        # A fresh connection each time, so that both workers accept some.
+        headers = {"X-Request-ID": f"metrics-{n}"}
+        return httpx.get(f"{server.url}/health/live", headers=headers, timeout=5).status_code
+
+    def live_count() -> float:
+        samples = _samples(httpx.get(f"{server.url}/metrics", timeout=5).text)
+        return sum(
+            s.value
+            for s in samples
+            if s.name == "api_request_duration_seconds_count"
+            and s.labels["route"] == "/health/live"
+        )
+
+    before = live_count()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(hit, range(REQUESTS))) == {200}
+    headers = bearer(admin)
+    with httpx.Client(base_url=server.url, headers=headers, timeout=5) as client:
+        for unknown_id in (987654321, 987654322):
+            assert client.patch(f"/api/admin/users/{unknown_id}", json={}).status_code == 404
+        assert client.get("/api/no/such/route/55555").status_code == 404
+        assert client.get("/health").status_code == 200
+        text = client.get("/metrics").text
+
+    samples = _samples(text)
+    assert live_count() - before == REQUESTS
+    by_worker = Counter(
+        line["pid"]
+        for line in _access_lines(server.logs())
+        if line.get("request_id", "").startswith("metrics-")
+    )
+    assert len(by_worker) == 2, by_worker  # both workers served some of them
+    assert sum(by_worker.values()) == REQUESTS
+
+    routes = {s.labels["route"] for s in samples if s.name.startswith("api_request_duration")}
+    assert "/api/admin/users/{user_id}" in routes
+    assert "unmatched" in routes
+    assert not any(any(c.isdigit() for c in route) for route in routes), routes
+    for name in ("db_pool_size", "db_pool_idle_connections"):
+        pids = {s.labels["pid"] for s in samples if s.name == name}
+        assert len(pids) == 2, (name, pids)  # one series per live worker
+    queries = {s.labels["query"] for s in samples if s.name == "db_query_duration_seconds_count"}
+    assert "health.ping" in queries  # named by its SQL file
+    assert any(s.name == "rate_limit_requests_total" for s in samples)
+
+
+async def test_buckets_resolve_sub_millisecond_latency(serve: Any) -> None:
+    server = serve(workers=1)
+    for _ in range(5):
+        httpx.get(f"{server.url}/health/live", timeout=5)
+    text = httpx.get(f"{server.url}/metrics", timeout=5).text
+    buckets = {
+        float(s.labels["le"])
+        for s in _samples(text)
+        if s.name == "api_request_duration_seconds_bucket"
+    }
+    assert {0.0001, 0.00025, 0.0005, 0.001} <= buckets

@@ -1,0 +1,70 @@
+"""`alpine-api verify URL` against a running `serve`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import asyncpg
+
+from alpine_api.embedded import free_port
+from tests.support import DEFAULT_PASSWORD, insert_user
+
+
+def verify(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPINE_")}
+    if password is not None:
+        env["ALPINE_VERIFY_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "alpine_api.cli", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def states(output: str) -> dict[str, str]:
+    """`{check name: PASS|FAIL|SKIP}` from the report."""
+    rows = [line.split(None, 1) for line in output.splitlines() if line.startswith("  ")]
+    return {rest[:19].strip(): state for state, rest in rows}
+
+
+async def test_every_check_passes_on_a_healthy_deployment(
+    serve: Any, db: asyncpg.Connection
+) -> None:
+    await insert_user(db, "verify@example.com")
+    server = serve(workers=2)
+    result = verify(server.url, "--email", "verify@example.com", password=DEFAULT_PASSWORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert states(result.stdout) == {
+        "liveness": "PASS",
+        "readiness": "PASS",
+        "request id": "PASS",
+        "metrics": "PASS",
+        "cors": "PASS",
+        "compression": "PASS",
+        "rate-limit headers": "PASS",
+        "cache headers": "PASS",
+    }, result.stdout
+    assert "then HIT" in result.stdout
+    assert DEFAULT_PASSWORD not in result.stdout + result.stderr
+
+
+async def test_failures_exit_1_and_say_what_failed(serve: Any) -> None:
+    server = serve(workers=1)
+    result = verify(server.url, "--origin", "https://not-configured.example")
+    assert result.returncode == 1, result.stdout
+    found = states(result.stdout)
+    assert found["cors"] == "FAIL"
+    assert found["cache headers"] == "SKIP"
+    assert found["liveness"] == "PASS"
+    assert "FAILED: 1 of 8 checks failed" in result.stdout
+
+
+def test_unreachable_deployment_fails_every_check() -> None:
+    result = verify(f"http://127.0.0.1:{free_port()}", "--token", "x")
+    assert result.returncode == 1
+    assert set(states(result.stdout).values()) == {"FAIL"}
