@@ -80,19 +80,25 @@ def wrk(
     connections: int = 32,
     seconds: int = 5,
     script: Path | None = None,
+    script_args: list[str] | None = None,
 ) -> WrkResult:
+    """Run wrk; errors are socket errors plus non-2xx/3xx answers, unless the script
+    prints its own count as "mix errors: N" (for mixes where a 404 is a right answer)."""
     command = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
     if script is not None:
         command += ["-s", str(script)]
-    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = 0
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+    if (m := re.search(r"mix errors: (\d+)", out)) or (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)):
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
