@@ -37,6 +37,10 @@ class RateSpec(msgspec.Struct, frozen=True):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     redis_url: str
+    # Optional streaming replica for reads that tolerate lag (admin statistics and listing).
+    database_replica_url: str = ""
+    # ALPINE_REDIS_URL names one node of a Redis / Valkey Cluster; the rest is discovered.
+    redis_cluster: bool = False
     jwt_secret: str = ""
     jwt_ttl_seconds: int = 3600
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
@@ -138,6 +142,10 @@ def load_settings(
             raise ConfigError(f"ALPINE_{key}: not set")
         schemes = ("postgresql", "postgres") if key == "DATABASE_URL" else ("redis", "rediss")
         values[field] = _parse_url(f"ALPINE_{key}", raw, schemes)
+    if (raw := get("DATABASE_REPLICA_URL")) is not None:
+        values["database_replica_url"] = _parse_url(
+            "ALPINE_DATABASE_REPLICA_URL", raw, ("postgresql", "postgres")
+        )
 
     if (raw := get("JWT_SECRET")) is not None:
         if len(raw.encode()) < MIN_JWT_SECRET_BYTES:
@@ -162,6 +170,7 @@ def load_settings(
         "RATE_LIMIT_FAIL_OPEN": "rate_limit_fail_open",
         "RATE_LIMIT_ENABLED": "rate_limit_enabled",
         "CACHE_ENABLED": "cache_enabled",
+        "REDIS_CLUSTER": "redis_cluster",
     }
     for key, field in bool_fields.items():
         if (raw := get(key)) is not None:

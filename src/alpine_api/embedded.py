@@ -260,6 +260,43 @@ class EmbeddedPostgres:
                     conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(ident))
         return self.dsn(name)
 
+    def replica(self, data_dir: Path) -> EmbeddedPostgres:
+        """A streaming replica of this running server, cloned into `data_dir` with
+        `pg_basebackup -R` (standby.signal plus primary_conninfo); `start()` it."""
+        replica = EmbeddedPostgres(data_dir, fast=self.fast)
+        replica.password_file.write_text(self.password + "\n")
+        replica.password_file.chmod(0o600)
+        if (replica.pgdata / "PG_VERSION").exists():
+            return replica
+        replica.pgdata.mkdir(parents=True, exist_ok=True)
+        replica.pgdata.chmod(0o700)
+        if self.run_as is not None:
+            os.chown(replica.pgdata, self.run_as.pw_uid, self.run_as.pw_gid)
+        try:
+            subprocess.run(
+                [
+                    str(self.bin_dir / "pg_basebackup"),
+                    "--pgdata",
+                    str(replica.pgdata),
+                    "--dbname",
+                    f"host=127.0.0.1 port={self.port} user=postgres",
+                    "--write-recovery-conf",
+                    "--wal-method=stream",
+                    "--checkpoint=fast",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                cwd="/",
+                env={**os.environ, "PGPASSWORD": self.password},
+                **self._user_kwargs(),
+            )
+        except subprocess.CalledProcessError as exc:
+            shutil.rmtree(replica.pgdata, ignore_errors=True)
+            detail = exc.stderr.decode(errors="replace")
+            raise EmbeddedError(f"pg_basebackup failed: {detail}") from exc
+        return replica
+
     def stop(self, timeout: float = 15.0) -> None:
         """Fast shutdown (SIGINT): roll back open transactions, checkpoint, exit."""
         if self.proc is not None:

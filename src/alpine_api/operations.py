@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from alpine_api import metrics
+from alpine_api.redis.client import check_ready
 from alpine_api.services import services
 
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -19,7 +20,10 @@ CheckStatus = Literal["healthy", "unhealthy"]
 
 class HealthChecks(msgspec.Struct):
     database: CheckStatus
-    redis: CheckStatus
+    redis: CheckStatus  # a cluster is healthy when it reports cluster_state:ok
+    # Present only when ALPINE_DATABASE_REPLICA_URL is set; its reads fall back to the
+    # primary, so a lost replica degrades the service rather than failing it.
+    replica: CheckStatus | msgspec.UnsetType = msgspec.UNSET
 
 
 class Health(msgspec.Struct):
@@ -42,14 +46,21 @@ async def _check(probe: Awaitable[Any]) -> CheckStatus:
 @get("/health", tags=["operations"], summary="Readiness: database and Redis, each bounded")
 async def health(request: Request) -> Response[Health]:  # type: ignore[type-arg]
     svc = services(request)
-    database, redis = await asyncio.gather(
-        _check(svc.db.fetchval("health.ping")), _check(svc.redis.ping())
-    )
+    replica = svc.reads.replica
+    probes = [_check(svc.db.fetchval("health.ping")), _check(check_ready(svc.redis))]
+    if replica is not None:
+        probes.append(_check(replica.fetchval("health.ping")))
+    database, redis, *replica_status = await asyncio.gather(*probes)
+    checks = HealthChecks(database=database, redis=redis)
+    if replica_status:
+        checks.replica = replica_status[0]
     if database == "unhealthy":
         status, code = "unhealthy", 503
+    elif redis == "healthy" and "unhealthy" not in replica_status:
+        status, code = "healthy", 200
     else:
-        status, code = ("healthy" if redis == "healthy" else "degraded"), 200
-    body = Health(status=status, checks=HealthChecks(database=database, redis=redis))  # type: ignore[arg-type]
+        status, code = "degraded", 200
+    body = Health(status=status, checks=checks)  # type: ignore[arg-type]
     return Response(body, status_code=code, headers={"Cache-Control": "no-store"})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-import redis.asyncio as aioredis
 from litestar import Request
 from litestar.datastructures import State
 from redis.commands.core import AsyncScript
@@ -13,8 +12,9 @@ from redis.commands.core import AsyncScript
 from alpine_api.auth.tokens import TokenService
 from alpine_api.config import Settings
 from alpine_api.db import Database
+from alpine_api.db.reads import ReplicaReads
 from alpine_api.redis.cache import CacheStore
-from alpine_api.redis.client import load_script
+from alpine_api.redis.client import RedisClient, load_script
 from alpine_api.redis.deferred import DeferredWrites
 from alpine_api.redis.gate import Gate
 
@@ -23,7 +23,9 @@ from alpine_api.redis.gate import Gate
 class Services:
     settings: Settings
     db: Database
-    redis: aioredis.Redis
+    # Lag-tolerant reads (admin statistics and listing): the replica when configured.
+    reads: ReplicaReads
+    redis: RedisClient
     tokens: TokenService
     gate: Gate
     cache: CacheStore
@@ -31,10 +33,17 @@ class Services:
     deferred: DeferredWrites
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, redis: aioredis.Redis) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        redis: RedisClient,
+        replica: Database | None = None,
+    ) -> Services:
         return cls(
             settings=settings,
             db=db,
+            reads=ReplicaReads(db, replica),
             redis=redis,
             tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_seconds),
             gate=Gate(redis),

@@ -6,10 +6,8 @@ import secrets
 from enum import IntEnum
 from typing import NamedTuple
 
-import redis.asyncio as aioredis
-
 from alpine_api.redis import keys
-from alpine_api.redis.client import load_script
+from alpine_api.redis.client import RedisClient, load_script
 
 
 class Lookup(IntEnum):
@@ -26,7 +24,7 @@ class CacheRead(NamedTuple):
 
 
 class CacheStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._client = client
         self._get = load_script(client, "cache_get")
         self._set = load_script(client, "cache_set")

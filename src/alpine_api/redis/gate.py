@@ -7,10 +7,8 @@ import os
 import secrets
 from typing import NamedTuple
 
-import redis.asyncio as aioredis
-
 from alpine_api.redis import keys
-from alpine_api.redis.client import load_script
+from alpine_api.redis.client import RedisClient, load_script
 
 
 class GateResult(NamedTuple):
@@ -22,7 +20,7 @@ class GateResult(NamedTuple):
 
 
 class Gate:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._script = load_script(client, "gate")
         # Unique per request across workers and instances: members of the window set.
         self._prefix = f"{os.getpid()}.{secrets.token_hex(4)}."

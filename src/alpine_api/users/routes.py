@@ -84,7 +84,8 @@ async def admin_list_users(
 ) -> Page[CurrentUser]:
     query = _ADMIN_LIST_QUERIES[tier is not None, is_active is not None]
     filters = [value for value in (tier, is_active) if value is not None]
-    rows = await services(request).db.fetch(
+    # The read replica when configured: a listing may trail the primary by its replay lag.
+    rows = await services(request).reads.fetch(
         query, *filters, page.after.created_at, page.after.id, page.fetch
     )
     return make_page(rows, page, record_from_row)
