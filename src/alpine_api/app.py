@@ -20,6 +20,7 @@ from alpine_api.auth import routes as auth_routes
 from alpine_api.auth.revocation import purge_expired_revocations
 from alpine_api.config import ConfigError, Settings
 from alpine_api.db import Database, load_queries
+from alpine_api.db.reads import connect_replica
 from alpine_api.logging import configure_logging
 from alpine_api.notifications import routes as notification_routes
 from alpine_api.redis.client import create_redis
@@ -57,8 +58,13 @@ def create_app(settings: Settings) -> Litestar:
             connect_timeout=settings.db_connect_timeout_seconds,
             command_timeout=settings.db_command_timeout_seconds,
         )
-        redis = create_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
-        svc = app.state.services = Services.build(settings, db, redis)
+        replica = await connect_replica(settings, queries)
+        redis = create_redis(
+            settings.redis_url,
+            timeout=settings.redis_timeout_seconds,
+            cluster=settings.redis_cluster,
+        )
+        svc = app.state.services = Services.build(settings, db, redis, replica)
         # Everything made so far lives as long as the worker: move it out of the cyclic
         # collector's way. Full collections over it were the bulk of p99 latency.
         gc.collect()
@@ -72,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             purge.cancel()
             await svc.deferred.close()
             await redis.aclose()
+            await svc.reads.close()
             await db.close()
             log.info("worker stopped: database pool and Redis client closed")
 
