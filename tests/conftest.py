@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -148,3 +149,19 @@ def serve(database_url: str, redis_url: str) -> Iterator[Any]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def private_postgres(servers: Servers) -> Iterator[tuple[EmbeddedPostgres, str]]:
+    """A migrated PostgreSQL of this test's own, so the test may stop and restart it.
+    Its data lives under the session's directory (reachable by `nobody`) and is removed."""
+    root = servers.root / f"private-{secrets.token_hex(4)}"
+    postgres = EmbeddedPostgres(root / "postgres", fast=True)
+    postgres.start()
+    try:
+        url = postgres.ensure_database("alpine")
+        migrate.apply(url)
+        yield postgres, url
+    finally:
+        postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,8 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
-from alpine_api.db import migrate
-from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
+from alpine_api.embedded import EmbeddedValkey
 from tests.conftest import settings_env
 from tests.support import Servers
 
@@ -52,18 +51,6 @@ async def test_degraded_when_valkey_is_stopped(
         "status": "degraded",
         "checks": {"database": "healthy", "redis": "unhealthy"},
     }
-
-
-@pytest.fixture
-def private_postgres(servers: Servers, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A PostgreSQL of this test's own, so the test may stop it."""
-    tmp_path.chmod(0o755)
-    postgres = EmbeddedPostgres(tmp_path / "postgres", fast=True)
-    postgres.start()
-    url = postgres.ensure_database("alpine")
-    migrate.apply(url)
-    yield postgres, url
-    postgres.stop()
 
 
 async def test_unhealthy_503_within_a_second_when_postgres_is_stopped(

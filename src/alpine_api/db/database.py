@@ -130,7 +130,11 @@ class Database(Executor):
             init=init,
         )
         db = cls(pool, queries, acquire_timeout=connect_timeout + 1)
-        await db.prepare_all()
+        try:
+            await db.prepare_all()
+        except BaseException:
+            await db.close()
+            raise
         return db
 
     async def prepare_all(self) -> None:
