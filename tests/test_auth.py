@@ -202,3 +202,18 @@ async def test_revocation_survives_redis_losing_everything(
     user_id = jwt.decode(kept, JWT_SECRET, algorithms=["HS256"])["sub"]
     assert await redis.hget(f"{{u:{user_id}}}:revoked", "_synced") == b"1"
     assert (await client.get("/api/auth/me", headers=_auth(revoked))).status_code == 401
+
+
+async def test_a_record_read_before_a_write_is_not_cached_after_it(
+    redis: aioredis.Redis,
+) -> None:
+    from alpine_api.redis.user_state import UserState
+
+    state = UserState(redis)
+    user_id = 4242
+    read_generation = b"0"  # what the gate saw before the write
+    await redis.incr(f"{{u:{user_id}}}:gen")  # the write's invalidation
+    assert not await state.store_record(user_id, b'{"stale":true}', read_generation, 300)
+    assert await redis.get(f"{{u:{user_id}}}:user") is None
+    assert await state.store_record(user_id, b'{"fresh":true}', b"1", 300)
+    assert await redis.get(f"{{u:{user_id}}}:user") == b'{"fresh":true}'

@@ -7,16 +7,16 @@ from typing import Any, TypeAlias
 
 from litestar import Request
 from litestar.datastructures import State
-from redis.commands.core import AsyncScript
 
 from alpine_api.auth.tokens import TokenService
 from alpine_api.config import Settings
 from alpine_api.db import Database
 from alpine_api.db.reads import ReplicaReads
 from alpine_api.redis.cache import CacheStore
-from alpine_api.redis.client import RedisClient, load_script
+from alpine_api.redis.client import RedisClient
 from alpine_api.redis.deferred import DeferredWrites
 from alpine_api.redis.gate import Gate
+from alpine_api.redis.user_state import UserState
 
 
 @dataclass(slots=True)
@@ -29,7 +29,7 @@ class Services:
     tokens: TokenService
     gate: Gate
     cache: CacheStore
-    revoke_script: AsyncScript
+    user_state: UserState
     deferred: DeferredWrites
 
     @classmethod
@@ -48,7 +48,7 @@ class Services:
             tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_seconds),
             gate=Gate(redis),
             cache=CacheStore(redis),
-            revoke_script=load_script(redis, "revoke"),
+            user_state=UserState(redis),
             # Outlives every token and cached entry a deferred write concerns.
             deferred=DeferredWrites(horizon_seconds=settings.jwt_ttl_seconds + 60),
         )

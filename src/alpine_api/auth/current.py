@@ -19,7 +19,6 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from alpine_api.auth.tokens import Claims
-from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
@@ -79,20 +78,17 @@ async def _load(svc: Services, claims: Claims, gate: GateResult | None) -> Curre
         return None
     user = record_from_row(row)
     if gate is not None:  # Redis answered but lacked something: fill it in for next time
-        await _refill(svc, claims.user_id, user, reload_revocations=gate.revoked == -1)
+        await _refill(svc, claims.user_id, user, gate)
     return user if user.is_active else None
 
 
-async def _refill(
-    svc: Services, user_id: int, user: CurrentUser, *, reload_revocations: bool
-) -> None:
+async def _refill(svc: Services, user_id: int, user: CurrentUser, gate: GateResult) -> None:
     from alpine_api.auth.revocation import sync_revocations
 
     try:
-        await svc.redis.set(
-            keys.user_record(user_id), msgspec.json.encode(user), ex=USER_RECORD_TTL_SECONDS
-        )
-        if reload_revocations:
+        record = msgspec.json.encode(user)
+        await svc.user_state.store_record(user_id, record, gate.generation, USER_RECORD_TTL_SECONDS)
+        if gate.revoked == -1:
             await sync_revocations(svc, user_id)
     except REDIS_ERRORS as exc:
         log.warning("could not refill the auth cache for user %s: %s", user_id, type(exc).__name__)

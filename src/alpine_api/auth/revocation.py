@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
 from alpine_api.db import Database, DatabaseUnavailable
-from alpine_api.redis import keys
 from alpine_api.services import Services
 
 
@@ -29,10 +28,9 @@ async def push_revocations(
     svc: Services, user_id: int, entries: list[tuple[str, int]], *, complete: bool
 ) -> None:
     """Write (jti, expires_ms) pairs to the user's Redis hash; raises on Redis errors."""
-    args: list[str | int] = ["1" if complete else "0", _hash_ttl_ms(svc)]
-    for jti, expires_ms in entries:
-        args += [jti, expires_ms]
-    await svc.revoke_script(keys=[keys.revoked(user_id)], args=args)
+    await svc.user_state.add_revocations(
+        user_id, entries, complete=complete, ttl_ms=_hash_ttl_ms(svc)
+    )
 
 
 async def sync_revocations(svc: Services, user_id: int) -> None:

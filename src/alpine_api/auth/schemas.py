@@ -6,11 +6,14 @@ from typing import Annotated, Literal
 
 import msgspec
 
+# Text that reaches PostgreSQL: any characters but NUL, which a text column cannot hold.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 Email = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
-FullName = Annotated[str, msgspec.Meta(max_length=200)]
+FullName = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL_PATTERN)]
 
 
 class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -20,7 +23,7 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(max_length=254)]
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL_PATTERN)]
     password: Annotated[str, msgspec.Meta(max_length=128)]
 
 

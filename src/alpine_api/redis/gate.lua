@@ -4,10 +4,14 @@
 -- KEYS[1]  rate window (sorted set: member = request nonce, score = time in ms)
 -- KEYS[2]  (optional) the user's revoked-token hash, see keys.revoked
 -- KEYS[3]  (optional) the user's cached record
+-- KEYS[4]  (optional) the user's generation counter (bumped by every write to the user)
 -- ARGV[1]  limit (0 = rate limiting off)     ARGV[2] window in ms
 -- ARGV[3]  nonce naming this request          ARGV[4] the token's jti (with KEYS[2])
 --
--- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false}
+-- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false,
+--          generation}: a record re-filled from PostgreSQL is stored only if the
+--          generation is still the one read here (record_set.lua), so a read that raced
+--          with a write (a deactivation, a tier change) cannot put back the old record.
 -- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
 -- so a client that keeps retrying is let in as soon as its oldest request ages out.
 -- Time comes from the Redis server (TIME), so app servers' clocks do not matter.
@@ -38,12 +42,13 @@ if limit > 0 then
   end
 end
 
-local revoked, record = -1, false
+local revoked, record, generation = -1, false, '0'
 if KEYS[2] then
   if redis.call('HEXISTS', KEYS[2], '_synced') == 1 then
     revoked = redis.call('HEXISTS', KEYS[2], ARGV[4])
   end
   record = redis.call('GET', KEYS[3])
+  generation = redis.call('GET', KEYS[4]) or '0'
 end
 
-return {allowed, remaining, reset, revoked, record}
+return {allowed, remaining, reset, revoked, record, generation}

@@ -17,6 +17,7 @@ class GateResult(NamedTuple):
     reset_ms: int
     revoked: int  # -1 unknown (ask PostgreSQL), 0 not revoked, 1 revoked
     record: bytes | None  # the user's cached record, when asked for and present
+    generation: bytes  # the user's generation when the record was read
 
 
 class Gate:
@@ -41,10 +42,15 @@ class Gate:
         if user_id is None:
             script_keys = [window_key]
         else:
-            script_keys = [window_key, keys.revoked(user_id), keys.user_record(user_id)]
-        allowed, remaining, reset_ms, revoked, record = await self._script(
+            script_keys = [
+                window_key,
+                keys.revoked(user_id),
+                keys.user_record(user_id),
+                keys.generation(keys.user_tag(user_id)),
+            ]
+        allowed, remaining, reset_ms, revoked, record, generation = await self._script(
             keys=script_keys, args=[limit, window_ms, nonce, jti]
         )
         return GateResult(
-            bool(allowed), int(remaining), int(reset_ms), int(revoked), record or None
+            bool(allowed), int(remaining), int(reset_ms), int(revoked), record or None, generation
         )

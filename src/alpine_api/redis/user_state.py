@@ -1,0 +1,29 @@
+"""A user's authentication state in Redis: their cached record and revoked tokens."""
+
+from __future__ import annotations
+
+from alpine_api.redis import keys
+from alpine_api.redis.client import RedisClient, load_script
+
+
+class UserState:
+    def __init__(self, client: RedisClient) -> None:
+        self._record_set = load_script(client, "record_set")
+        self._revoke = load_script(client, "revoke")
+
+    async def store_record(self, user_id: int, record: bytes, generation: bytes, ttl: int) -> bool:
+        """Cache the record unless the user changed since `generation` was read."""
+        generation_key = keys.generation(keys.user_tag(user_id))
+        stored = await self._record_set(
+            keys=[generation_key, keys.user_record(user_id)], args=[generation, record, ttl]
+        )
+        return bool(stored)
+
+    async def add_revocations(
+        self, user_id: int, entries: list[tuple[str, int]], *, complete: bool, ttl_ms: int
+    ) -> None:
+        """Record (jti, expires_ms) pairs; `complete` marks the set as PostgreSQL's whole."""
+        args: list[str | int] = ["1" if complete else "0", ttl_ms]
+        for jti, expires_ms in entries:
+            args += [jti, expires_ms]
+        await self._revoke(keys=[keys.revoked(user_id)], args=args)
