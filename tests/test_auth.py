@@ -139,7 +139,7 @@ async def test_bad_tokens_are_401_with_www_authenticate(
     now = int(time.time())
     good = {"sub": str(user_id), "jti": str(uuid.uuid4()), "iat": now, "exp": now + 600}
     valid = token_for(user_id)
-    header, payload, signature = valid.split(".")
+    header, _payload, signature = valid.split(".")
     altered_payload = _forge({**good, "sub": str(user_id + 1)}).split(".")[1]
     tokens = {
         "missing": None,
