@@ -67,6 +67,21 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     return error_response(503, UNAVAILABLE_DETAIL, headers={"Retry-After": "1"})
 
 
+# Errors msgspec raises while decoding a request body that Litestar does not turn into a
+# 400 itself: JSON nested deeper than the recursion limit, strings that are not UTF-8.
+# Nothing else in the service recurses or decodes client bytes as UTF-8.
+_UNDECODABLE_BODY = {
+    RecursionError: "Invalid JSON body: nested too deeply",
+    UnicodeDecodeError: "Invalid JSON body: not UTF-8",
+}
+
+
+def _undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    detail = _UNDECODABLE_BODY[type(exc)]
+    log.warning("%s on %s %s", detail, request.method, _route(request))
+    return error_response(400, detail)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_error,
     DatabaseUnavailable: _unavailable,
@@ -74,5 +89,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     asyncpg.exceptions.OperatorInterventionError: _unavailable,
     redis.exceptions.ConnectionError: _unavailable,
     redis.exceptions.TimeoutError: _unavailable,
+    RecursionError: _undecodable_body,
+    UnicodeDecodeError: _undecodable_body,
     Exception: _internal_error,
 }

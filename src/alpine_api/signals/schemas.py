@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from alpine_api.auth.schemas import NO_NUL_PATTERN
 from alpine_api.config import Tier
 
 # 1-20 chars of A-Z 0-9 . - / ; lower case is accepted and stored upper-cased.
@@ -15,7 +16,7 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9./-]{1,20}$"
 Symbol = Annotated[str, Meta(pattern=SYMBOL_PATTERN, description="1-20 chars of A-Z 0-9 . - /")]
 Price = Annotated[float, Meta(gt=0, lt=1e12, description="positive price")]
 Confidence = Annotated[float, Meta(ge=0, le=1, description="0..1")]
-Note = Annotated[str, Meta(max_length=2000)]
+Note = Annotated[str, Meta(max_length=2000, pattern=NO_NUL_PATTERN)]
 Direction = Literal["long", "short"]
 
 

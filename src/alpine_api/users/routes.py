@@ -6,12 +6,12 @@ import msgspec
 from litestar import Response, get, patch
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
 from alpine_api.config import Tier
-from alpine_api.pagination import Page, PageRequest, make_page, provide_page
+from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import AnyRequest, Services, services
 from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, profile_from_row
 
@@ -50,7 +50,7 @@ async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> 
     summary="Activate, deactivate, promote or demote a user",
 )
 async def admin_update_user(
-    request: AnyRequest, user_id: FromPath[int], data: JSONBody[AdminUserUpdate]
+    request: AnyRequest, user_id: RowId, data: JSONBody[AdminUserUpdate]
 ) -> CurrentUser:
     svc = services(request)
     row = await svc.db.fetchrow("users.admin_update", user_id, data.is_active, data.is_admin)
