@@ -1,4 +1,4 @@
-"""The `alpine-api` command line: dev, serve, migrate, create-admin."""
+"""The `alpine-api` command line: dev, serve, migrate, seed, create-admin."""
 
 from __future__ import annotations
 
@@ -134,6 +134,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
         applied = migrate.apply(settings.database_url)
         if applied:
             print(f"applied {len(applied)} migration(s)")
+        _load_demo_data(settings.database_url)
         asyncio.run(_ensure_admin(settings, settings.admin_email, settings.admin_password))
         url = f"http://{args.host}:{args.port}"
         print(
@@ -143,6 +144,36 @@ def cmd_dev(args: argparse.Namespace) -> None:
             flush=True,
         )
         _serve(args.host, args.port, args.workers)
+
+
+def _load_demo_data(database_url: str) -> None:
+    """First run of `dev` (no signals yet): a small demo data set."""
+    from alpine_api.seed import SEED_PASSWORD, seed_demo_if_empty
+
+    counts = asyncio.run(seed_demo_if_empty(database_url))
+    if counts is not None:
+        print(
+            f"loaded demo data: {counts.users} users (password {SEED_PASSWORD!r}), "
+            f"{counts.signals} signals, {counts.notifications} notifications"
+        )
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    import time
+
+    from alpine_api.seed import SEED_PASSWORD, seed
+
+    url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
+    started = time.monotonic()
+    counts = asyncio.run(
+        seed(url, users=args.users, signals=args.signals, notifications=args.notifications)
+    )
+    print(
+        f"seeded {counts.users} users, {counts.subscriptions} subscriptions, "
+        f"{counts.payments} payments, {counts.signals} signals, "
+        f"{counts.notifications} notifications in {time.monotonic() - started:.1f} s "
+        f"(seeded users' password: {SEED_PASSWORD!r})"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -187,6 +218,13 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
         print(f"password: {password}")
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def cmd_verify(args: argparse.Namespace) -> None:
     from alpine_api.verify import Verifier, report
 
@@ -227,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--count", type=int, default=1)
     mig_sub.add_parser("list")
     mig.set_defaults(func=cmd_migrate)
+
+    seed_cmd = sub.add_parser("seed", help="bulk synthetic data via COPY, with a progress bar")
+    seed_cmd.add_argument("--users", type=_count, required=True)
+    seed_cmd.add_argument("--signals", type=_count, required=True)
+    seed_cmd.add_argument("--notifications", type=_count, default=0)
+    seed_cmd.set_defaults(func=cmd_seed)
 
     admin = sub.add_parser("create-admin", help="create or promote an admin account")
     admin.add_argument("email")

@@ -8,7 +8,8 @@ there already:
 - an active subscription for every pro and elite user, started within the past six
   months at the plan's price, with one payment per month since it started;
 - signals over the past 180 days on ~40 symbols (a few popular ones dominate),
-  55% long, confidence skewed high (beta(5, 2)), tiers 60/30/10%, older ones more often
+  55% long, confidence skewed high (sqrt of a uniform: 28% at 0.85 or more), tiers
+  60/30/10%, older ones more often
   inactive;
 - notifications: 90% `signal` notifications of a signal to a user whose tier may see it
   (a few seconds after the signal), the rest `billing` and `system`; older ones more
@@ -27,10 +28,11 @@ import contextlib
 import itertools
 import random
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,6 +42,8 @@ from alpine_api.config import TIERS
 
 SEED_PASSWORD = "alpine-demo-password"  # noqa: S105 - documented password of seeded users
 CHUNK_ROWS = 50_000
+NOTIFY_DELAY = timedelta(seconds=5)  # a signal's notifications follow it
+READ_WITHIN = timedelta(days=30)
 BULK_MIN_ROWS = 100_000  # smaller loads keep the indexes in place
 DAY = 86_400.0
 
@@ -79,8 +83,10 @@ NOTES = (
     "Range low retest, risk defined.",
     None, None, None,
 )  # fmt: skip
-PAYMENT_TITLE = "Payment received"
-PAYMENT_BODY = "Thank you: your monthly plan payment went through."
+BILLING_MESSAGES = (
+    ("Payment received", "Thank you: your monthly plan payment went through."),
+    ("Plan renewed", "Your plan renewed for another month."),
+)
 SYSTEM_MESSAGES = (
     ("Scheduled maintenance", "The service will be briefly unavailable on Sunday 02:00 UTC."),
     ("New feature", "Signals can now be filtered by symbol."),
@@ -137,12 +143,22 @@ class SeedCounts:
     notifications: int = 0
 
 
+class _SignalRef(NamedTuple):
+    """A loaded signal as its notifications need it."""
+
+    id: int
+    notified_at: datetime
+    read_chance: float
+    title: str
+    body: str
+
+
 @dataclass
 class _Loaded:
     """What later tables need to know about the rows just loaded."""
 
     users_at_or_above: dict[str, list[int]] = field(default_factory=dict)
-    signals_by_tier: dict[str, list[tuple[int, datetime, str, str]]] = field(default_factory=dict)
+    signals_by_tier: dict[str, list[_SignalRef]] = field(default_factory=dict)
 
 
 Make = Callable[[int, int], list[Row]]  # (first row number, count) -> rows
@@ -177,6 +193,10 @@ async def _copy(
 
 def _cumulative(weights: Sequence[float]) -> list[float]:
     return list(itertools.accumulate(weights))
+
+
+def _randoms(rng: random.Random, n: int) -> list[float]:
+    return [rng.random() for _ in range(n)]
 
 
 def _ages(rng: random.Random, n: int, days: float, power: float = 1.0) -> list[timedelta]:
@@ -215,35 +235,34 @@ def _signal_maker(now: datetime, rng: random.Random) -> Make:
 
     def make(_start: int, n: int) -> list[Row]:
         symbols = rng.choices(SYMBOLS, cum_weights=symbol_weights, k=n)
-        tiers = rng.choices(TIERS, cum_weights=tier_weights, k=n)
-        notes = rng.choices(NOTES, k=n)
-        rows: list[Row] = []
-        for (symbol, price), tier, note in zip(symbols, tiers, notes, strict=True):
-            long = rng.random() < 0.55
-            entry = round(price * (1 + rng.uniform(-0.08, 0.08)), 6)
-            move = entry * rng.uniform(0.02, 0.12)
-            risk = entry * rng.uniform(0.01, 0.06)
-            target, stop = (
-                (entry + move, entry - risk) if long else (entry - move * 0.9, entry + risk)
+        longs = [r < 0.55 for r in _randoms(rng, n)]
+        entries = [
+            round(price * (0.92 + 0.16 * r), 6)
+            for (_, price), r in zip(symbols, _randoms(rng, n), strict=True)
+        ]
+        moves = [0.02 + 0.10 * r for r in _randoms(rng, n)]  # target distance, share of entry
+        risks = [0.01 + 0.05 * r for r in _randoms(rng, n)]  # stop distance, share of entry
+        ages = _randoms(rng, n)
+        created = [now - timedelta(seconds=age * span) for age in ages]
+        return list(
+            zip(
+                [symbol for symbol, _ in symbols],
+                ["long" if long else "short" for long in longs],
+                entries,
+                [round(e * (1 + m if lg else 1 - 0.9 * m), 6)
+                 for e, m, lg in zip(entries, moves, longs, strict=True)],
+                [round(e * (1 - r if lg else 1 + r), 6)
+                 for e, r, lg in zip(entries, risks, longs, strict=True)],
+                [round(r**0.5, 4) for r in _randoms(rng, n)],  # skewed high: P(>= 0.85) ~ 28%
+                rng.choices(TIERS, cum_weights=tier_weights, k=n),
+                # older signals are more often closed
+                [r > age * 0.4 for r, age in zip(_randoms(rng, n), ages, strict=True)],
+                rng.choices(NOTES, k=n),
+                created,
+                created,
+                strict=True,
             )
-            age = rng.random()
-            created = now - timedelta(seconds=age * span)
-            rows.append(
-                (
-                    symbol,
-                    "long" if long else "short",
-                    entry,
-                    round(target, 6),
-                    round(stop, 6),
-                    round(rng.betavariate(5, 2), 4),
-                    tier,
-                    rng.random() > age * 0.4,  # older signals are more often closed
-                    note,
-                    created,
-                    created,
-                )
-            )
-        return rows
+        )  # fmt: skip
 
     return make
 
@@ -256,35 +275,51 @@ def _signal_text(symbol: str, direction: str) -> tuple[str, str]:
 
 
 def _notification_maker(now: datetime, rng: random.Random, loaded: _Loaded) -> Make:
+    """Rows of one chunk, drawn in bulk per kind and tier (C-level loops, not per row)."""
     signal_tiers = [t for t in TIERS if loaded.signals_by_tier.get(t)]
     tier_weights = _cumulative([len(loaded.signals_by_tier[t]) for t in signal_tiers])
     everyone = loaded.users_at_or_above["starter"]
-    month = 30 * DAY
+
+    def signal_rows(tier: str, n: int) -> list[Row]:
+        picked = rng.choices(loaded.signals_by_tier[tier], k=n)
+        return list(
+            zip(
+                rng.choices(loaded.users_at_or_above[tier] or everyone, k=n),
+                itertools.repeat("signal"),
+                [s.title for s in picked],
+                [s.body for s in picked],
+                [s.id for s in picked],
+                [r < s.read_chance for r, s in zip(_randoms(rng, n), picked, strict=True)],
+                [s.notified_at for s in picked],
+            )
+        )
+
+    def other_rows(kind: str, n: int) -> list[Row]:
+        messages = rng.choices(SYSTEM_MESSAGES if kind == "system" else BILLING_MESSAGES, k=n)
+        return list(
+            zip(
+                rng.choices(everyone, k=n),
+                itertools.repeat(kind),
+                [title for title, _ in messages],
+                [body for _, body in messages],
+                itertools.repeat(None),
+                [r < 0.7 for r in _randoms(rng, n)],
+                [now - age for age in _ages(rng, n, 180)],
+            )
+        )
 
     def make(_start: int, n: int) -> list[Row]:
-        tiers = rng.choices(signal_tiers, cum_weights=tier_weights, k=n) if signal_tiers else []
-        ages = _ages(rng, n, 180)
+        kinds = Counter(
+            rng.choices(("signal", "billing", "system"), cum_weights=(90, 97, 100), k=n)
+        )
+        if not signal_tiers:
+            kinds["billing"] += kinds.pop("signal", 0)
         rows: list[Row] = []
-        for i in range(n):
-            roll = rng.random()
-            if roll < 0.90 and tiers:
-                tier = tiers[i]
-                signal_id, created, title, body = rng.choice(loaded.signals_by_tier[tier])
-                created += timedelta(seconds=rng.uniform(1, 30))
-                read = rng.random() < min(0.95, (now - created).total_seconds() / month)
-                user = rng.choice(loaded.users_at_or_above[tier] or everyone)
-                rows.append((user, "signal", title, body, signal_id, read, created))
-            elif roll < 0.97:
-                rows.append(
-                    (rng.choice(everyone), "billing", PAYMENT_TITLE, PAYMENT_BODY, None,
-                     rng.random() < 0.7, now - ages[i])
-                )  # fmt: skip
-            else:
-                title, body = rng.choice(SYSTEM_MESSAGES)
-                rows.append(
-                    (rng.choice(everyone), "system", title, body, None, rng.random() < 0.7,
-                     now - ages[i])
-                )  # fmt: skip
+        per_tier = Counter(rng.choices(signal_tiers, cum_weights=tier_weights, k=kinds["signal"]))
+        for tier, count in per_tier.items():
+            rows += signal_rows(tier, count)
+        rows += other_rows("billing", kinds["billing"])
+        rows += other_rows("system", kinds["system"])
         return rows
 
     return make
@@ -400,10 +435,10 @@ async def _load_subscriptions(
 
 async def _load_signals(
     conn: asyncpg.Connection, count: int, now: datetime, rng: random.Random, report: Report
-) -> dict[str, list[tuple[int, datetime, str, str]]]:
+) -> dict[str, list[_SignalRef]]:
     before = await _max_id(conn, "signals")
     await _copy(conn, "signals", SIGNAL_COLUMNS, _chunks(count, _signal_maker(now, rng)), report)
-    by_tier: dict[str, list[tuple[int, datetime, str, str]]] = {t: [] for t in TIERS}
+    by_tier: dict[str, list[_SignalRef]] = {t: [] for t in TIERS}
     texts: dict[tuple[str, str], tuple[str, str]] = {}
     rows = await conn.fetch(
         "SELECT id, tier::text, created_at, symbol, direction FROM signals WHERE id > $1", before
@@ -412,7 +447,9 @@ async def _load_signals(
         text = texts.get((symbol, direction))
         if text is None:
             text = texts[(symbol, direction)] = _signal_text(symbol, direction)
-        by_tier[tier].append((signal_id, created, *text))
+        notified = created + NOTIFY_DELAY
+        read_chance = min(0.95, (now - notified) / READ_WITHIN)  # older: more often read
+        by_tier[tier].append(_SignalRef(signal_id, notified, read_chance, *text))
     return by_tier
 
 
