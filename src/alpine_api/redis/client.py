@@ -16,7 +16,6 @@ and the script object loads it again.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypeAlias
 
 import redis.asyncio as aioredis
@@ -26,17 +25,21 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisClusterException, RedisError
 
-SCRIPTS_DIR = Path(__file__).resolve().parent
+from alpine_api.redis.lean import SCRIPTS_DIR, BoundScript, LeanClient
 
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 
 # What "Redis did not answer" looks like to redis-py. RedisClusterException covers the
-# client's own view of a broken cluster (a slot no known node serves).
+# client's own view of a broken cluster (a slot no known node serves). RuntimeError: under
+# uvloop, a write on a connection that another task closed (the cluster client drops a
+# failed node's connections while re-reading the slot map) raises RuntimeError, not
+# OSError. Every `except REDIS_ERRORS` wraps Redis calls only.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (
     RedisError,
     RedisClusterException,
     OSError,
     TimeoutError,
+    RuntimeError,
 )
 
 # Cluster mode: after a connection error the client re-reads the slot map and tries
@@ -85,7 +88,13 @@ async def check_ready(client: RedisClient) -> None:
         await client.ping()
 
 
-def load_script(client: RedisClient, name: str) -> AsyncScript:
-    """Register `<name>.lua`; calls use EVALSHA and reload the script on NOSCRIPT."""
-    source = (SCRIPTS_DIR / f"{name}.lua").read_text(encoding="utf-8")
-    return client.register_script(source)
+ScriptClient: TypeAlias = RedisClient | LeanClient
+ScriptRunner: TypeAlias = AsyncScript | BoundScript
+
+
+def load_script(client: ScriptClient, name: str) -> ScriptRunner:
+    """`<name>.lua`, called as `await script(keys=[...], args=[...])` with EVALSHA; a
+    NOSCRIPT answer (restart, failover, flush) loads the script and retries."""
+    if isinstance(client, LeanClient):
+        return BoundScript(client, name)
+    return client.register_script((SCRIPTS_DIR / f"{name}.lua").read_text(encoding="utf-8"))

@@ -15,6 +15,8 @@
 -- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
 -- so a client that keeps retrying is let in as soon as its oldest request ages out.
 -- Time comes from the Redis server (TIME), so app servers' clocks do not matter.
+-- Idempotent per nonce: a retried call (reply lost to a timeout or a failover) is not
+-- counted twice.
 
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -26,7 +28,9 @@ if limit > 0 then
   local key = KEYS[1]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local used = redis.call('ZCARD', key)
-  if used < limit then
+  if redis.call('ZSCORE', key, ARGV[3]) then
+    -- The client's retry of a call whose reply it lost: already counted and let in.
+  elseif used < limit then
     redis.call('ZADD', key, now, ARGV[3])
     redis.call('PEXPIRE', key, window)
     used = used + 1
