@@ -1,8 +1,9 @@
 -- Serves GET /api/admin/analytics: every user figure of the dashboard in ONE statement
 -- (one pass over users with count(*) FILTER), replacing eight separate COUNT queries.
 -- Periods start at 00:00 UTC today, Monday 00:00 UTC this week and the 1st 00:00 UTC this
--- month; the bounds are computed once (InitPlans), not per row. Reads the whole table
--- once: a sequential scan is the right plan for counting every row; no index.
+-- month; the bounds are computed once (InitPlans), not per row. Counts every user once:
+-- idx_user_tier_active (tier, is_active, created_at, id) holds every column used here, so
+-- PostgreSQL reads it alone (a parallel index-only scan), not the wider table.
 WITH bounds AS (
     SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS today,
            date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS week,
