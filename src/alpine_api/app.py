@@ -26,7 +26,7 @@ from alpine_api.notifications import routes as notification_routes
 from alpine_api.redis.client import create_redis
 from alpine_api.request_gate import request_gate
 from alpine_api.resources import SQL_DIR
-from alpine_api.services import Services
+from alpine_api.services import Services, close_services
 from alpine_api.signals import routes as signal_routes
 from alpine_api.subscriptions import routes as subscription_routes
 from alpine_api.users import routes as user_routes
@@ -76,8 +76,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             gauges.cancel()
             purge.cancel()
-            await svc.deferred.close()
-            await redis.aclose()
+            await close_services(svc)
             await svc.reads.close()
             await db.close()
             log.info("worker stopped: database pool and Redis client closed")

@@ -357,7 +357,9 @@ class EmbeddedValkey:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
+                    if sock.recv(64).startswith(
+                        (b"+PONG", b"-NOAUTH")
+                    ):  # up, maybe with a password
                         return
             except OSError:
                 pass

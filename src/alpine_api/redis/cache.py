@@ -7,7 +7,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import RedisClient, load_script
+from alpine_api.redis.client import RedisClient, ScriptClient, load_script
 
 
 class Lookup(IntEnum):
@@ -24,10 +24,10 @@ class CacheRead(NamedTuple):
 
 
 class CacheStore:
-    def __init__(self, client: RedisClient) -> None:
+    def __init__(self, client: RedisClient, scripts: ScriptClient) -> None:
         self._client = client
-        self._get = load_script(client, "cache_get")
-        self._set = load_script(client, "cache_set")
+        self._get = load_script(scripts, "cache_get")
+        self._set = load_script(scripts, "cache_set")
 
     @staticmethod
     def _keys(tag: str, variant: str) -> list[str]:

@@ -8,7 +8,7 @@ import secrets
 from typing import NamedTuple
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import RedisClient, load_script
+from alpine_api.redis.client import ScriptClient, load_script
 
 
 class GateResult(NamedTuple):
@@ -21,7 +21,7 @@ class GateResult(NamedTuple):
 
 
 class Gate:
-    def __init__(self, client: RedisClient) -> None:
+    def __init__(self, client: ScriptClient) -> None:
         self._script = load_script(client, "gate")
         # Unique per request across workers and instances: members of the window set.
         self._prefix = f"{os.getpid()}.{secrets.token_hex(4)}."

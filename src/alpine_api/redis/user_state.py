@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import RedisClient, load_script
+from alpine_api.redis.client import ScriptClient, load_script
 
 
 class UserState:
-    def __init__(self, client: RedisClient) -> None:
+    def __init__(self, client: ScriptClient) -> None:
         self._record_set = load_script(client, "record_set")
         self._revoke = load_script(client, "revoke")
 

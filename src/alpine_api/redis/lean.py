@@ -1,0 +1,157 @@
+"""A lean EVALSHA client for the per-request scripts (single Redis / Valkey server).
+
+Every /api request runs one script in the request gate, and cached reads one more.
+Through redis-py each call costs about 30 us of client CPU (connection pool, retry and
+observability layers): as much as the rest of a small request. This client keeps ONE
+connection per worker and pipelines: each call writes its command and waits for its
+reply in order (Redis answers a connection's commands in order), with hiredis parsing.
+
+Failure handling stays the callers': every error (refused, reset, timeout) closes the
+connection, fails every call waiting on it with ConnectionError, and the next call
+reconnects. A NOSCRIPT answer (Redis restarted or flushed its scripts) loads the
+script and retries once. Cluster mode does not use this client (see services.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import hiredis
+from redis.exceptions import ResponseError
+
+SCRIPTS_DIR = Path(__file__).resolve().parent
+
+Arg = str | int | bytes
+
+
+def _encode(*parts: Arg) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        if isinstance(part, str):
+            part = part.encode()
+        elif isinstance(part, int):
+            part = b"%d" % part
+        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    return b"".join(out)
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader()
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = ConnectionError(f"redis connection lost: {exc or 'closed'}")
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(self.lost)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()  # connection_lost fails whoever still waits
+
+
+class Script:
+    """One .lua file: its SHA1 and the source to load when Redis lacks it."""
+
+    def __init__(self, name: str) -> None:
+        self.source = (SCRIPTS_DIR / f"{name}.lua").read_bytes()
+        self.sha = hashlib.sha1(self.source, usedforsecurity=False).hexdigest().encode()
+
+
+class LeanClient:
+    def __init__(self, url: str, *, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 6379
+        self.password = unquote(parts.password) if parts.password else None
+        self.username = unquote(parts.username) if parts.username else None
+        self.db = int(parts.path.lstrip("/") or 0)
+        self.ssl = parts.scheme == "rediss"
+        self.timeout = timeout
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    async def _connection(self) -> _Protocol:
+        protocol = self._protocol
+        if protocol is not None and protocol.lost is None:
+            return protocol
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._protocol is not None and self._protocol.lost is None:
+                return self._protocol
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(self.timeout):
+                _, protocol = await loop.create_connection(
+                    _Protocol, self.host, self.port, ssl=self.ssl or None
+                )
+            self._protocol = protocol
+            if self.password is not None:
+                auth = [self.username, self.password] if self.username else [self.password]
+                await self._call(protocol, _encode("AUTH", *auth))
+            if self.db:
+                await self._call(protocol, _encode("SELECT", self.db))
+            return protocol
+
+    async def _call(self, protocol: _Protocol, command: bytes) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        protocol.waiting.append(future)
+        assert protocol.transport is not None
+        protocol.transport.write(command)
+        try:
+            async with asyncio.timeout(self.timeout):
+                reply = await future
+        except TimeoutError:
+            protocol.close()  # replies would no longer match their callers
+            raise
+        if isinstance(reply, hiredis.ReplyError):
+            raise ResponseError(str(reply))
+        return reply
+
+    async def evalsha(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run `script`; raises ConnectionError / TimeoutError when Redis does not answer."""
+        protocol = await self._connection()
+        command = _encode(b"EVALSHA", script.sha, len(keys), *keys, *args)
+        try:
+            return await self._call(protocol, command)
+        except ResponseError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        await self._call(protocol, _encode(b"SCRIPT", b"LOAD", script.source))
+        return await self._call(protocol, command)
+
+    def close(self) -> None:
+        if self._protocol is not None:
+            self._protocol.close()
+            self._protocol = None
+
+
+class BoundScript:
+    """`await script(keys=[...], args=[...])`, like a redis-py registered script."""
+
+    def __init__(self, client: LeanClient, name: str) -> None:
+        self.client = client
+        self.script = Script(name)
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        return await self.client.evalsha(self.script, keys, args)

@@ -1,0 +1,73 @@
+"""The lean pipelined EVALSHA client against a real Valkey: auth and database selection,
+replies matched to their callers under concurrency, NOSCRIPT, timeouts, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from alpine_api.embedded import EmbeddedValkey
+from alpine_api.redis.lean import BoundScript, LeanClient
+
+
+@pytest.fixture
+def valkey(tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = EmbeddedValkey(tmp_path / "valkey")
+    server.start("--requirepass", "s3cret")
+    yield server
+    server.stop()
+
+
+def _url(valkey: EmbeddedValkey, db: int = 3) -> str:
+    return f"redis://:s3cret@127.0.0.1:{valkey.port}/{db}"
+
+
+async def test_password_database_and_concurrent_replies(valkey: EmbeddedValkey) -> None:
+    client = LeanClient(_url(valkey), timeout=1.0)
+    gate = BoundScript(client, "gate")
+    # 200 concurrent calls, each on its own key: every caller must get its own reply.
+    results = await asyncio.gather(
+        *(gate(keys=[f"{{ip:{i}}}:rl:t"], args=[i + 1, 60000, "n", ""]) for i in range(200))
+    )
+    assert [r[1] for r in results] == list(range(200))  # remaining = limit - 1
+    check = aioredis.Redis.from_url(_url(valkey))
+    assert await check.zcard("{ip:7}:rl:t") == 1  # written to database 3
+    assert await aioredis.Redis.from_url(_url(valkey, 0)).dbsize() == 0
+    await check.aclose()
+    client.close()
+
+
+async def test_noscript_and_restart_are_recovered(valkey: EmbeddedValkey) -> None:
+    client = LeanClient(_url(valkey), timeout=1.0)
+    gate = BoundScript(client, "gate")
+    assert (await gate(keys=["{ip:a}:rl:t"], args=[5, 60000, "1", ""]))[1] == 4
+    check = aioredis.Redis.from_url(_url(valkey))
+    await check.script_flush()
+    assert (await gate(keys=["{ip:a}:rl:t"], args=[5, 60000, "2", ""]))[1] == 3
+    await check.aclose()
+    valkey.stop()
+    with pytest.raises((ConnectionError, OSError)):
+        await gate(keys=["{ip:a}:rl:t"], args=[5, 60000, "3", ""])
+    valkey.start("--requirepass", "s3cret")  # empty: no data, no scripts
+    assert (await gate(keys=["{ip:a}:rl:t"], args=[5, 60000, "4", ""]))[1] == 4
+    client.close()
+
+
+async def test_a_stalled_server_times_out_and_the_next_call_reconnects(
+    valkey: EmbeddedValkey,
+) -> None:
+    client = LeanClient(_url(valkey), timeout=0.2)
+    gate = BoundScript(client, "gate")
+    await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "1", ""])
+    admin = aioredis.Redis.from_url(_url(valkey))
+    await admin.execute_command("CLIENT", "PAUSE", "600", "ALL")
+    with pytest.raises(TimeoutError):
+        await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "2", ""])
+    await asyncio.sleep(0.7)
+    result = await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "3", ""])
+    assert result[0] == 1  # the stale reply of the timed-out call is not taken for this one
+    await admin.aclose()
+    client.close()
