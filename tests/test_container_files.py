@@ -154,3 +154,56 @@ def test_installed_wheel_finds_its_packaged_resources(wheel: Path, tmp_path: Pat
     assert migrations_dir == tmp_path / "alpine_api" / "migrations"
     assert (sql_dir / "health" / "ping.sql").is_file()
     assert (migrations_dir / "0001_schema.sql").is_file()
+
+
+# -- compose.scale.yaml ---------------------------------------------------------------------
+def scale_compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "compose.scale.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def test_scale_compose_file_follows_the_compose_specification() -> None:
+    schema = str(COMPOSE_SCHEMA)
+    result = run(tool("check-jsonschema"), "--schemafile", schema, "compose.scale.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scale_compose_runs_api_replicas_on_a_valkey_cluster_and_a_read_replica() -> None:
+    services = scale_compose()["services"]
+    nodes = [name for name in services if re.fullmatch(r"valkey-\d+", name)]
+    assert len(nodes) == 6
+    for name in nodes:
+        node = services[name]
+        assert node["image"].startswith("valkey/valkey:")
+        assert "--cluster-enabled yes" in " ".join(node["command"])
+        assert node["hostname"] == name
+        assert node["healthcheck"]["test"]
+    former = services["valkey-cluster"]
+    assert "--cluster-replicas 1" in " ".join(former["command"])
+    assert former["restart"] == "no"
+    assert set(former["depends_on"]) == set(nodes)
+
+    replica = services["postgres-replica"]
+    assert "pg_basebackup" in " ".join(replica["command"])
+    assert "--write-recovery-conf" in " ".join(replica["command"])
+    assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert (ROOT / "deploy/scale/primary-replication.sh").is_file()
+
+    api = services["api"]
+    assert str(api["deploy"]["replicas"]).startswith("${ALPINE_API_REPLICAS:-")
+    env = api["environment"]
+    assert env["ALPINE_REDIS_CLUSTER"] == "true"
+    assert "@postgres-replica:" in env["ALPINE_DATABASE_REPLICA_URL"]
+    assert env["ALPINE_JWT_SECRET"].startswith("${ALPINE_JWT_SECRET:?")
+    assert api["depends_on"]["valkey-cluster"]["condition"] == "service_completed_successfully"
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    lb = services["lb"]
+    assert env["ALPINE_TRUSTED_PROXIES"] == lb["networks"]["default"]["ipv4_address"]
+    assert lb["depends_on"]["api"]["condition"] == "service_healthy"
+
+
+def test_scale_compose_secrets_fail_fast_when_unset() -> None:
+    text = (ROOT / "compose.scale.yaml").read_text()
+    for secret in SECRETS:
+        uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", text)
+        assert uses, f"{secret} is not used"
+        assert all(suffix.startswith(":?") for suffix in uses), secret
