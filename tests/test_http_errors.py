@@ -16,7 +16,6 @@ from alpine_api.embedded import EmbeddedPostgres
 from alpine_api.services import services
 from tests.conftest import settings_env
 from tests.support import DEFAULT_PASSWORD, bearer, insert_user
-from tests.test_health import private_postgres  # noqa: F401 - a PostgreSQL the test may stop
 
 Client = AsyncTestClient[Litestar]
 
@@ -155,7 +154,7 @@ async def test_unexpected_error_is_generic_500_logged_with_request_id(
 
 
 async def test_stopped_database_is_503(
-    private_postgres: tuple[EmbeddedPostgres, str],  # noqa: F811
+    private_postgres: tuple[EmbeddedPostgres, str],
     redis_url: str,
 ) -> None:
     postgres, url = private_postgres

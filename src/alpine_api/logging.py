@@ -1,25 +1,36 @@
-"""Structured logging: JSON lines in production, readable text under `dev`.
+"""Structured logging to stdout: JSON lines in production, readable text under `dev`.
 
-Every record carries the id of the request being served (`request_id`, from a context
+Every line carries the id of the request being served (`request_id`, from a context
 variable the request middleware sets), so all lines of one request can be found together.
-Fields given with `extra=` (method, route, status, duration_ms, user_id on access lines)
-become JSON keys, or `key=value` pairs in text. Nothing here logs request headers or
-bodies: secrets (passwords, tokens, Authorization headers) have no path into the log.
+Fields given with `extra=` become JSON keys, or `key=value` pairs in text.
+
+The access line (one per request) is written by `access()` straight to stdout in the same
+format, without a LogRecord: the logging machinery cost more than the rest of the request
+observer together. Its lines are flushed once per event-loop iteration, not once per line.
+It obeys the level of the `alpine_api.access` logger (set it to WARNING to silence it).
+
+Nothing here logs request headers or bodies: secrets (passwords, tokens, Authorization
+headers) have no path into the log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, Literal
 
 import msgspec
 
 LogFormat = Literal["json", "text"]
+Line = Callable[[float, str, str, str, str | None, Mapping[str, Any]], str]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+ACCESS_LOGGER = "alpine_api.access"
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -28,11 +39,55 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) 
     "request_id",
     "taskName",
 }
+# Already in the access line's message ("GET /api/x 200"): not repeated as key=value.
+_TEXT_HIDDEN = frozenset({"method", "path", "status"})
 _json = msgspec.json.Encoder()
+_last_second: list[Any] = [None, ""]  # [epoch second, its ISO text]: formatted once a second
 
 
-def _extra(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
+def _utc(created: float) -> str:
+    second = int(created)
+    if _last_second[0] != second:
+        _last_second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_last_second[1]}.{int(created % 1 * 1000):03d}Z"
+
+
+def json_line(
+    created: float,
+    level: str,
+    logger: str,
+    msg: str,
+    request_id: str | None,
+    fields: Mapping[str, Any],
+) -> str:
+    line: dict[str, Any] = {
+        "ts": _utc(created),
+        "level": level.lower(),
+        "logger": logger,
+        "msg": msg,
+        "pid": os.getpid(),  # which worker
+    }
+    if request_id is not None:
+        line["request_id"] = request_id
+    line.update(fields)
+    return _json.encode(line).decode()
+
+
+def text_line(
+    created: float,
+    level: str,
+    logger: str,
+    msg: str,
+    request_id: str | None,
+    fields: Mapping[str, Any],
+) -> str:
+    pairs = "".join(
+        f" {k}={v}" for k, v in fields.items() if v is not None and k not in _TEXT_HIDDEN
+    )
+    return (
+        f"{time.strftime('%H:%M:%S', time.localtime(created))} {level:<7} {logger}: {msg}"
+        f"{pairs}{f' [{request_id}]' if request_id else ''}"
+    )
 
 
 _base_factory = logging.getLogRecordFactory()
@@ -45,51 +100,32 @@ def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, pid, request_id, extras, exc."""
+def _extra(record: logging.LogRecord) -> dict[str, Any]:
+    fields = record.__dict__
+    return {k: fields[k] for k in fields.keys() - _RECORD_FIELDS}
+
+
+class _LineFormatter(logging.Formatter):
+    """Formats records with a line function; a traceback goes under `exc` / below."""
+
+    def __init__(self, line: Line) -> None:
+        super().__init__()
+        self.line = line
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": _utc(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "pid": record.process,  # which worker
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id is not None:
-            line["request_id"] = request_id
-        line.update(_extra(record))
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
-        return _json.encode(line).decode()
-
-
-# Already in the access line's message ("GET /api/x 200"): not repeated as key=value.
-_TEXT_HIDDEN = frozenset({"method", "path", "status"})
-
-
-class TextFormatter(logging.Formatter):
-    """`HH:MM:SS level logger msg key=value ... [request_id]`, for people at a terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(
-            f"{k}={v}" for k, v in _extra(record).items() if v is not None and k not in _TEXT_HIDDEN
+        fields = _extra(record)
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        if exc and self.line is json_line:
+            fields["exc"] = exc
+        text = self.line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", None),
+            fields,
         )
-        request_id = getattr(record, "request_id", None)
-        text = (
-            f"{time.strftime('%H:%M:%S', time.localtime(record.created))} "
-            f"{record.levelname:<7} {record.name}: {record.getMessage()}"
-            f"{' ' + fields if fields else ''}{f' [{request_id}]' if request_id else ''}"
-        )
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return text
-
-
-def _utc(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+        return f"{text}\n{exc}" if exc and self.line is not json_line else text
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -101,17 +137,53 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _installed: logging.Handler | None = None
+_access_line: Line = json_line
+_access_logger = logging.getLogger(ACCESS_LOGGER)
+_flush_pending_on: asyncio.AbstractEventLoop | None = None
 
 
 def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     """Send the root logger's records to stdout in `log_format` (idempotent)."""
-    global _installed
+    global _installed, _access_line
     logging.setLogRecordFactory(_record_with_request_id)
+    # What no line prints, not worked out for every record: the caller's file and line
+    # (a stack walk), thread and process names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    _access_line = json_line if log_format == "json" else text_line
     root = logging.getLogger()
     if _installed is not None:
         root.removeHandler(_installed)
     handler = _StdoutHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.setFormatter(_LineFormatter(_access_line))
     root.addHandler(handler)
     root.setLevel(level)
     _installed = handler
+
+
+def access(msg: str, fields: Mapping[str, Any]) -> None:
+    """Write one access line (the request id comes from the context)."""
+    if not _access_logger.isEnabledFor(logging.INFO):
+        return
+    line = _access_line(time.time(), "INFO", ACCESS_LOGGER, msg, REQUEST_ID.get(), fields)
+    sys.stdout.write(line + "\n")
+    _flush_soon()
+
+
+def _flush_soon() -> None:
+    global _flush_pending_on
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        sys.stdout.flush()
+        return
+    if _flush_pending_on is not loop:
+        _flush_pending_on = loop
+        loop.call_soon(_flush)
+
+
+def _flush() -> None:
+    global _flush_pending_on
+    _flush_pending_on = None
+    sys.stdout.flush()

@@ -7,7 +7,9 @@ workers start; prometheus-client then writes each worker's values to files there
 
 from __future__ import annotations
 
+import asyncio
 import os
+from bisect import bisect_left
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -79,8 +81,55 @@ DB_POOL_IDLE = Gauge(
 )
 
 
+class BatchedHistogram:
+    """Observations of a labelled histogram, added up in memory and written in batches.
+
+    In multiprocess mode every histogram observation is two writes to the worker's mmap
+    file, each under a lock and after a getpid() call: about 10 us, on every request.
+    Here an observation is a bisect and two additions; the totals reach the histogram
+    (the same series, the same buckets) at most `delay` seconds later, and before
+    /metrics renders.
+    """
+
+    def __init__(self, histogram: Histogram, delay: float = 1.0) -> None:
+        self.histogram = histogram
+        self.delay = delay
+        self._bounds: list[float] = list(histogram._upper_bounds)
+        # label values -> [observations per bucket..., sum of values]
+        self._pending: dict[tuple[str, ...], list[float]] = {}
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        totals = self._pending.get(labels)
+        if totals is None:
+            totals = self._pending[labels] = [0.0] * (len(self._bounds) + 1)
+        totals[bisect_left(self._bounds, value)] += 1
+        totals[-1] += value
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_later(self.delay, self.flush)
+
+    def flush(self) -> None:
+        pending, self._pending, self._flush_on = self._pending, {}, None
+        for labels, totals in pending.items():
+            child = self.histogram.labels(*labels)
+            for bucket, count in zip(child._buckets, totals[:-1], strict=True):
+                if count:
+                    bucket.inc(count)
+            child._sum.inc(totals[-1])
+
+
+REQUEST_DURATIONS = BatchedHistogram(REQUEST_DURATION)
+
+
 def render() -> tuple[bytes, str]:
     """The exposition text for /metrics, summed over workers in multiprocess mode."""
+    REQUEST_DURATIONS.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
