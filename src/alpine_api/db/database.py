@@ -29,6 +29,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # A connection cut off mid-statement can leave asyncpg's protocol in a state it refuses
+    # to leave ("cannot switch to state ...; another operation is in progress").
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     asyncio.TimeoutError,
