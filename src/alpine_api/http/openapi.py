@@ -1,7 +1,8 @@
 """The OpenAPI document: bearer security scheme and the error responses of every route.
 
-Route handlers that need a user declare `security=BEARER` (Litestar puts it on their
-operations); `document_errors` then adds, from what each operation is, the error
+Every `/api/*` operation needs a bearer token except the contract's public ones
+(`PUBLIC_OPERATIONS`); `document_errors` marks them so (a test checks that each one
+answers 401 without a token) and adds, from what each operation is, the error
 responses it can give, all with the one error shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
 - `/api/*`: 429 (rate limit); secured: 401; guarded handlers (admin): 403;
@@ -28,6 +29,14 @@ from litestar.routes import HTTPRoute
 
 BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+# Open to anyone (API.md, "who"); every other /api/* operation needs an access token.
+PUBLIC_OPERATIONS = frozenset(
+    {
+        ("POST", "/api/auth/register"),
+        ("POST", "/api/auth/login"),
+        ("GET", "/api/subscriptions/plans"),
+    }
+)
 
 ERROR_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -117,8 +126,11 @@ def document_errors(app: Litestar) -> None:
                 operation = getattr(item, method.lower(), None)
                 if operation is None:
                     continue
+                path = route.path_format
+                if path.startswith("/api/") and (method, path) not in PUBLIC_OPERATIONS:
+                    operation.security = operation.security or BEARER
                 responses = operation.responses if operation.responses is not None else {}
-                for code in _codes(route.path_format, operation, guarded):
+                for code in _codes(path, operation, guarded):
                     if code not in responses:
                         responses[code] = _error_response(_ERRORS[code])
                 operation.responses = responses

@@ -1,0 +1,136 @@
+"""The OpenAPI document lists every contract route, accurately."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+Client = AsyncTestClient[Litestar]
+
+# API.md, "Endpoints": (method, path), path parameters written `{}`.
+CONTRACT = {
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/auth/me"),
+    ("GET", "/api/users/profile"),
+    ("PATCH", "/api/users/profile"),
+    ("GET", "/api/signals/subscribed"),
+    ("GET", "/api/signals/{}"),
+    ("GET", "/api/signals"),
+    ("POST", "/api/signals"),
+    ("PATCH", "/api/signals/{}"),
+    ("GET", "/api/notifications"),
+    ("POST", "/api/notifications/{}/read"),
+    ("POST", "/api/notifications/read-all"),
+    ("GET", "/api/subscriptions/plans"),
+    ("GET", "/api/subscriptions/me"),
+    ("POST", "/api/subscriptions"),
+    ("DELETE", "/api/subscriptions/me"),
+    ("GET", "/api/admin/analytics"),
+    ("GET", "/api/admin/revenue"),
+    ("GET", "/api/admin/users"),
+    ("PATCH", "/api/admin/users/{}"),
+    ("GET", "/health"),
+    ("GET", "/health/live"),
+    ("GET", "/metrics"),
+}
+PUBLIC = {
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("GET", "/api/subscriptions/plans"),
+}
+WITH_BODY = {
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("PATCH", "/api/users/profile"),
+    ("POST", "/api/signals"),
+    ("PATCH", "/api/signals/{}"),
+    ("POST", "/api/subscriptions"),
+    ("PATCH", "/api/admin/users/{}"),
+}
+# A body that passes validation, so that an anonymous call meets authentication.
+VALID_BODIES = {
+    ("PATCH", "/api/users/profile"): {"full_name": "Anon"},
+    ("POST", "/api/subscriptions"): {"tier": "pro"},
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture
+async def document(client: Client) -> dict[str, Any]:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    return response.json()  # type: ignore[no-any-return]
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """`{(METHOD, path with {}): (real path, operation)}`."""
+    found = {}
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            if method in item:
+                found[(method.upper(), re.sub(r"\{[^}]*\}", "{}", path))] = (path, item[method])
+    return found
+
+
+def test_every_contract_route_is_documented(document: dict[str, Any]) -> None:
+    missing = CONTRACT - set(operations(document))
+    assert not missing, missing
+
+
+def test_bearer_scheme_and_security_match_the_contract(document: dict[str, Any]) -> None:
+    scheme = document["components"]["securitySchemes"]["BearerToken"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for key, (_, operation) in operations(document).items():
+        if key[1].startswith("/api/"):
+            secured = operation.get("security") == [{"BearerToken": []}]
+            assert secured == (key not in PUBLIC), key
+            assert ("401" in operation["responses"]) == secured, key
+
+
+def test_every_operation_documents_bodies_and_errors(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Error"]["required"]) == {"status_code", "detail"}
+    for key, (_, operation) in operations(document).items():
+        responses = operation["responses"]
+        assert "500" in responses, key
+        success = [code for code in responses if code.startswith("2")]
+        assert success, key
+        for code in success:
+            if code != "204":
+                assert responses[code]["content"], key
+        if key[1].startswith("/api/"):
+            assert {"429", "503"} <= set(responses), key
+        if key in WITH_BODY:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert body, key
+            assert "413" in responses, key
+        if "{}" in key[1]:
+            assert "404" in responses, key
+        for code, response in responses.items():
+            if code[0] in "45" and code != "400":  # Litestar documents 400 itself
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", (key, code)
+
+
+async def test_documented_security_is_enforced(client: Client, document: dict[str, Any]) -> None:
+    """Each operation the document marks as needing a token answers 401 without one."""
+    for key, (path, operation) in operations(document).items():
+        if not operation.get("security"):
+            continue
+        url = re.sub(r"\{[^}]*\}", "1", path)
+        body = VALID_BODIES.get(key, {}) if "requestBody" in operation else None
+        response = await client.request(key[0], url, json=body)
+        assert response.status_code == 401, (key, response.status_code, response.text)
+        assert response.headers["www-authenticate"].startswith("Bearer"), key
+
+
+async def test_interactive_docs_are_served(client: Client) -> None:
+    response = await client.get("/schema")
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
