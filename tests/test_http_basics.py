@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from litestar import Litestar, MediaType, Response, get
 from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
+
+from tests.support import bearer, insert_user
 
 Client = AsyncTestClient[Litestar]
 ALLOWED = "http://localhost:3000"  # the default ALPINE_CORS_ORIGINS
@@ -181,6 +184,24 @@ async def test_no_gzip_unless_accepted(sized_client: Client) -> None:
     response = await sized_client.get("/test/sized/5000", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in response.headers
     assert len(response.content) == 5000
+
+
+async def test_cached_responses_are_compressed_too(client: Client, db: asyncpg.Connection) -> None:
+    """A cache HIT is served from stored bytes and still goes through compression."""
+    user_id = await insert_user(db, "gzip@example.com")
+    await db.executemany(
+        "INSERT INTO signals (symbol, direction, entry_price, target_price, stop_loss,"
+        " confidence) VALUES ($1, 'long', 100, 110, 95, 0.9)",
+        [(f"SYM{i}",) for i in range(20)],
+    )
+    headers = {**bearer(user_id), "Accept-Encoding": "gzip"}
+    first = await client.get("/api/signals/subscribed", headers=headers)
+    second = await client.get("/api/signals/subscribed", headers=headers)
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+    for response in (first, second):
+        assert response.headers["content-encoding"] == "gzip"
+        assert len(response.json()["items"]) == 20
+    assert second.content == first.content
 
 
 async def test_openapi_document_is_compressed(client: Client) -> None:

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
-from alpine_api.embedded import EmbeddedPostgres
+from alpine_api.embedded import EmbeddedPostgres, free_port
 from alpine_api.services import services
 from tests.conftest import settings_env
 from tests.support import DEFAULT_PASSWORD, bearer, insert_user
@@ -127,10 +127,16 @@ async def ping_database(request: Request) -> int:  # type: ignore[type-arg]
     return int(await services(request).db.fetchval("health.ping"))
 
 
+@get("/test/redis", include_in_schema=False)
+async def read_redis(request: Request) -> str:  # type: ignore[type-arg]
+    return str(await services(request).redis.get("anything"))
+
+
 def _with_probes(app: Litestar) -> Litestar:
-    """The real app, plus two routes that fail the ways a route can fail."""
+    """The real app, plus routes that fail the ways a route can fail."""
     app.register(boom)
     app.register(ping_database)
+    app.register(read_redis)
     return app
 
 
@@ -166,3 +172,13 @@ async def test_stopped_database_is_503(
     body = assert_error(response, 503)
     assert body["detail"] == "Service temporarily unavailable"
     assert response.headers["retry-after"] == "1"
+
+
+async def test_unreachable_redis_is_503(database_url: str) -> None:
+    dead_redis = f"redis://127.0.0.1:{free_port()}"
+    app = _with_probes(create_app(load_settings(settings_env(database_url, dead_redis))))
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/test/redis")
+    body = assert_error(response, 503)
+    assert body["detail"] == "Service temporarily unavailable"
+    assert "127.0.0.1" not in response.text

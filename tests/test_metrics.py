@@ -11,8 +11,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from alpine_api.app import create_app
+from alpine_api.config import load_settings
+from tests.conftest import settings_env
 from tests.support import bearer, insert_user
 
 REQUESTS = 60
@@ -100,3 +104,26 @@ def test_buckets_resolve_sub_millisecond_latency(serve: Any) -> None:
         if s.name == "api_request_duration_seconds_bucket"
     }
     assert {0.0001, 0.00025, 0.0005, 0.001} <= buckets
+
+
+async def test_metrics_are_not_rate_limited_or_cached(database_url: str, redis_url: str) -> None:
+    env = settings_env(database_url, redis_url, ALPINE_RATE_LIMIT="2/60")
+    async with AsyncTestClient(app=create_app(load_settings(env))) as client:
+        responses = [await client.get("/metrics") for _ in range(5)]
+        limited = [(await client.get("/api/subscriptions/plans")).status_code for _ in range(3)]
+    assert limited == [200, 200, 429]  # the limit is real for /api/*
+    for response in responses:
+        assert response.status_code == 200
+        assert "x-ratelimit-limit" not in response.headers
+        assert "x-cache" not in response.headers
+    # Each scrape sees the requests before it: nothing is served from a cache.
+    counts = [_metrics_count(r.text) for r in responses]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+
+
+def _metrics_count(text: str) -> float:
+    return sum(
+        s.value
+        for s in _samples(text)
+        if s.name == "api_request_duration_seconds_count" and s.labels["route"] == "/metrics"
+    )
