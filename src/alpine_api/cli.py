@@ -62,6 +62,10 @@ def _serve(host: str, port: int, workers: int) -> None:
     from granian import Granian
     from prometheus_client import multiprocess
 
+    from alpine_api.logging import LogFormat, granian_log_config
+
+    # Settings are loaded and checked by now: ALPINE_LOG_FORMAT is json or text.
+    log_format: LogFormat = "text" if os.environ.get("ALPINE_LOG_FORMAT") == "text" else "json"
     # Granian forks its workers from this process: its own metric files are not a worker's.
     multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
     Granian(
@@ -73,6 +77,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         loop="uvloop",  # type: ignore[arg-type]
         workers_kill_timeout=30,
         log_access=False,
+        log_dictconfig=granian_log_config(log_format),
     ).serve()
 
 

@@ -156,10 +156,36 @@ def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     if _installed is not None:
         root.removeHandler(_installed)
     handler = _StdoutHandler()
-    handler.setFormatter(_LineFormatter(_access_line))
+    handler.setFormatter(line_formatter(log_format))
     root.addHandler(handler)
     root.setLevel(level)
     _installed = handler
+
+
+def line_formatter(log_format: LogFormat) -> logging.Formatter:
+    return _LineFormatter(json_line if log_format == "json" else text_line)
+
+
+def granian_log_config(log_format: LogFormat) -> dict[str, Any]:
+    """A dictConfig for Granian's own loggers (server and worker lifecycle): same format."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "alpine": {"()": "alpine_api.logging.line_formatter", "log_format": log_format}
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "alpine",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "loggers": {
+            name: {"handlers": ["stdout"], "level": "INFO", "propagate": False}
+            for name in ("_granian", "granian.access")
+        },
+    }
 
 
 def access(msg: str, fields: Mapping[str, Any]) -> None:
