@@ -138,3 +138,27 @@ async def test_concurrent_misses_compute_once_and_writes_are_fresh_on_every_work
         assert {r.json()["full_name"] for r in reads} == {"After"}
         mes = await asyncio.gather(*(http.get("/api/auth/me", headers=headers) for _ in range(20)))
         assert {m.json()["full_name"] for m in mes} == {"After"}
+
+
+async def test_hits_are_served_compressed_and_equal_to_the_computed_page(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    headers = {
+        **bearer(await insert_user(db, "zip@example.com", tier="pro")),
+        "Accept-Encoding": "gzip",
+    }
+    await db.execute(
+        "INSERT INTO signals"
+        " (symbol, direction, entry_price, target_price, stop_loss, confidence, tier)"
+        " SELECT 'ETH/USD', 'long', 3000, 3300, 2900, 0.9, 'pro' FROM generate_series(1, 30)"
+    )
+    answers = [await client.get("/api/signals/subscribed", headers=headers) for _ in range(4)]
+    assert [a.headers["x-cache"] for a in answers] == ["MISS", "HIT", "HIT", "HIT"]
+    assert all(a.headers.get("content-encoding") == "gzip" for a in answers)  # >= 1000 bytes
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert len(answers[0].json()["items"]) == 30
+    plain = await client.get(
+        "/api/signals/subscribed", headers={**headers, "Accept-Encoding": "identity"}
+    )
+    assert plain.headers["x-cache"] == "HIT" and "content-encoding" not in plain.headers
+    assert plain.json() == answers[0].json()

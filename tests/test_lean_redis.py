@@ -56,18 +56,35 @@ async def test_noscript_and_restart_are_recovered(valkey: EmbeddedValkey) -> Non
     client.close()
 
 
-async def test_a_stalled_server_times_out_and_the_next_call_reconnects(
+async def test_a_slow_reply_fails_only_its_caller_and_stays_matched(
     valkey: EmbeddedValkey,
 ) -> None:
     client = LeanClient(_url(valkey), timeout=0.2)
     gate = BoundScript(client, "gate")
     await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "1", ""])
     admin = aioredis.Redis.from_url(_url(valkey))
-    await admin.execute_command("CLIENT", "PAUSE", "600", "ALL")
+    await admin.execute_command("CLIENT", "PAUSE", "500", "ALL")
     with pytest.raises(TimeoutError):
         await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "2", ""])
-    await asyncio.sleep(0.7)
-    result = await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "3", ""])
-    assert result[0] == 1  # the stale reply of the timed-out call is not taken for this one
+    await asyncio.sleep(0.6)
+    # Redis ran call 2 after the pause; its late reply must not be taken for call 3's.
+    assert (await gate(keys=["{ip:b}:rl:t"], args=[5, 60000, "3", ""]))[1] == 2
+    await admin.aclose()
+    client.close()
+
+
+async def test_a_silent_connection_is_replaced(valkey: EmbeddedValkey) -> None:
+    client = LeanClient(_url(valkey), timeout=0.1)
+    gate = BoundScript(client, "gate")
+    await gate(keys=["{ip:c}:rl:t"], args=[50, 60000, "1", ""])
+    first = client._protocol
+    admin = aioredis.Redis.from_url(_url(valkey))
+    await admin.execute_command("CLIENT", "PAUSE", "800", "ALL")
+    for n in range(3):
+        with pytest.raises((TimeoutError, ConnectionError)):
+            await gate(keys=["{ip:c}:rl:t"], args=[50, 60000, f"x{n}", ""])
+    await asyncio.sleep(0.9)
+    assert (await gate(keys=["{ip:c}:rl:t"], args=[50, 60000, "2", ""]))[0] == 1
+    assert client._protocol is not first
     await admin.aclose()
     client.close()

@@ -19,6 +19,7 @@ when the client accepts it, happens afterwards for every response alike).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NamedTuple
@@ -34,6 +35,7 @@ from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.services import Services, services
 
 LOCK_MS = 5000
+GZIP_MIN_BYTES = 1000  # the contract's compression threshold
 WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.005
 _ABANDONED = b"-"  # a generation no entry has: writing under it only releases the lock
@@ -63,19 +65,24 @@ def json_response(body: bytes, *, hit: bool, status_code: int = 200) -> Response
     )
 
 
-def _scope(policy: CachePolicy, user: CurrentUser) -> tuple[str, str]:
-    """(hash tag, variant prefix) of the policy's entries for this user."""
-    if policy.scope == "user":
-        return keys.user_tag(user.id), policy.name
-    if policy.scope == "tier":
-        return keys.namespace_tag(policy.name), user.tier
-    return keys.namespace_tag(policy.name), ""
-
-
-def _variant(prefix: str, request: Request[Any, Any, Any]) -> str:
-    query = request.scope.get("query_string", b"").decode("latin-1")
+def entry_location(
+    policy: CachePolicy, user_id: int, tier: str, path: str, query_string: bytes
+) -> tuple[str, str]:
+    """(hash tag, variant) of the entry for this request: everything it depends on."""
+    query = query_string.decode("latin-1")
     canonical = "&".join(sorted(query.split("&"))) if query else ""
-    return f"{prefix}:{request.scope['path']}?{canonical}"
+    if policy.scope == "user":
+        tag, prefix = keys.user_tag(user_id), policy.name
+    elif policy.scope == "tier":
+        tag, prefix = keys.namespace_tag(policy.name), tier
+    else:
+        tag, prefix = keys.namespace_tag(policy.name), ""
+    return tag, f"{prefix}:{path}?{canonical}"
+
+
+def gzipped(body: bytes) -> bytes:
+    """The gzip form stored next to a body worth compressing (served as is on a hit)."""
+    return gzip.compress(body, compresslevel=6) if len(body) >= GZIP_MIN_BYTES else b""
 
 
 async def cached_json(
@@ -88,8 +95,9 @@ async def cached_json(
     svc = services(request)
     if not svc.settings.cache_enabled:
         return json_response(msgspec.json.encode(await compute()), hit=False)
-    tag, prefix = _scope(policy, user)
-    variant = _variant(prefix, request)
+    tag, variant = entry_location(
+        policy, user.id, user.tier, request.scope["path"], request.scope.get("query_string", b"")
+    )
     ttl = policy.ttl_seconds or svc.settings.admin_cache_ttl_seconds
     try:
         read = await svc.cache.read(tag, variant, LOCK_MS)
@@ -127,7 +135,9 @@ async def _store(
     if read.state is not Lookup.COMPUTE:
         return
     try:
-        await svc.cache.write(tag, variant, read._replace(generation=generation), body, ttl * 1000)
+        await svc.cache.write(
+            tag, variant, read._replace(generation=generation), body, gzipped(body), ttl * 1000
+        )
     except REDIS_ERRORS:
         CACHE_ERRORS.inc()
 

@@ -10,6 +10,13 @@ For each /api request it
    state and cached record, which auth.current then uses without another round trip;
 4. answers 429 when over the limit, else calls the app and adds the rate-limit headers.
 
+Cached GETs (FAST_ROUTES) are answered by the gate itself when it can: the same script
+call also returns the current cached response for this request (the user's own entry, or
+their tier's entry on a single Redis, where the tier is the last one seen for the user
+and is checked against the record that comes back). A hit is then one Redis round trip
+and no handler at all; the gzip form stored with the entry is sent as is. Anything else
+(a miss, a tier change, an inactive user) goes on to the handler, which computes.
+
 Redis unreachable: requests pass (counted in rate_limit_unavailable_total) or, with
 ALPINE_RATE_LIMIT_FAIL_OPEN=false, get 503; auth falls back to PostgreSQL either way.
 The redis client's short timeout bounds how long a request can wait on a dead Redis.
@@ -34,9 +41,15 @@ from litestar.types import (
     Send,
 )
 
-from alpine_api.auth.current import CLAIMS, GATE_RESULT
+from alpine_api.auth.current import CLAIMS, GATE_RESULT, USER_ID, decode_record
+from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
 from alpine_api.config import RateSpec, Settings
-from alpine_api.metrics import RATE_LIMIT_EXCEEDED, RATE_LIMIT_REQUESTS, RATE_LIMIT_UNAVAILABLE
+from alpine_api.metrics import (
+    CACHE_HITS,
+    RATE_LIMIT_EXCEEDED,
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_UNAVAILABLE,
+)
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.services import Services
@@ -49,6 +62,16 @@ ROUTE_POLICIES: dict[str, str] = {
     "/api/auth/login": AUTH,
     "/api/auth/register": AUTH,
 }
+
+
+# Cached GET routes the gate may answer from Redis directly (see the module docstring).
+FAST_ROUTES: dict[str, CachePolicy] = {
+    "/api/auth/me": ME,
+    "/api/users/profile": PROFILE,
+    "/api/signals/subscribed": SIGNALS,
+}
+_FAST_HITS = {policy.name: CACHE_HITS.labels(cache=policy.name) for policy in FAST_ROUTES.values()}
+TIER_HINTS_MAX = 100_000
 
 
 class Policy:
@@ -114,6 +137,31 @@ class ClientAddress:
         return peer
 
 
+def _accepts_gzip(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False
+
+
+async def _send_hit(send: Send, body: bytes, gz: bool, headers: list[tuple[bytes, bytes]]) -> None:
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-cache", b"HIT"),
+            (b"vary", b"Accept-Encoding"),
+            *([(b"content-encoding", b"gzip")] if gz else []),
+            *headers,
+        ],
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(end)
+
+
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -143,6 +191,7 @@ async def _send_error(
 def request_gate(app: ASGIApp) -> ASGIApp:
     """Litestar middleware factory (app-level `middleware=[request_gate]`)."""
     prepared: dict[str, Any] = {}
+    tier_hints: dict[int, str] = {}  # user id -> tier last seen in their record
 
     async def gate(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/api/"):
@@ -166,6 +215,17 @@ def request_gate(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         client = keys.user_tag(user_id) if user_id else keys.ip_tag(prepared["client"].of(scope))
+        fast, cached, tier_hint = None, None, ""
+        if user_id is not None and scope["method"] == "GET" and svc.settings.cache_enabled:
+            fast = FAST_ROUTES.get(scope["path"])
+            if fast is not None and fast is not ME:
+                # A tier's entries live in their own slot: only on a single Redis.
+                if fast.scope == "tier" and not svc.settings.redis_cluster:
+                    tier_hint = tier_hints.get(user_id, "")
+                if fast.scope == "user" or tier_hint:
+                    path, query = scope["path"], scope["query_string"]
+                    tag, variant = entry_location(fast, user_id, tier_hint, path, query)
+                    cached = (keys.generation(tag), keys.cache_entry(tag, variant))
         try:
             result = await svc.gate.check(
                 keys.rate_window(client, policy.name),
@@ -173,6 +233,8 @@ def request_gate(app: ASGIApp) -> ASGIApp:
                 policy.window_ms,
                 user_id=user_id,
                 jti=claims.jti if claims is not None and user_id else "",
+                cached=cached,
+                gzip=cached is not None and _accepts_gzip(scope),
             )
         except REDIS_ERRORS:
             if limiting:
@@ -186,20 +248,37 @@ def request_gate(app: ASGIApp) -> ASGIApp:
             return
         if user_id is not None:
             state[GATE_RESULT] = result
-        if not limiting:
+        headers: list[tuple[bytes, bytes]] = []
+        if limiting:
+            policy.requests.inc()
+            headers = policy.headers(result.remaining, result.reset_ms)
+            if not result.allowed:
+                policy.exceeded.inc()
+                retry_after = str(max(1, math.ceil(result.reset_ms / 1000))).encode()
+                detail = (
+                    f"Rate limit exceeded: {policy.limit} requests per {policy.window_ms // 1000} s"
+                )
+                await _send_error(send, 429, detail, [*headers, (b"retry-after", retry_after)])
+                return
+        if fast is not None and result.record is not None and result.revoked == 0:
+            user = decode_record(result.record)
+            if len(tier_hints) >= TIER_HINTS_MAX:
+                tier_hints.clear()
+            tier_hints[user.id] = user.tier
+            if user.is_active:
+                if fast is ME:
+                    body, gz = result.record, False
+                elif result.cached is not None and (fast.scope != "tier" or user.tier == tier_hint):
+                    body, gz = result.cached, result.cached_gzip
+                else:
+                    body, gz = b"", False
+                if body:
+                    state[USER_ID] = user.id
+                    _FAST_HITS[fast.name].inc()
+                    await _send_hit(send, body, gz, headers)
+                    return
+        if not headers:
             await app(scope, receive, send)
-            return
-        policy.requests.inc()
-        headers = policy.headers(result.remaining, result.reset_ms)
-        if not result.allowed:
-            policy.exceeded.inc()
-            retry_after = str(max(1, math.ceil(result.reset_ms / 1000))).encode()
-            await _send_error(
-                send,
-                429,
-                f"Rate limit exceeded: {policy.limit} requests per {policy.window_ms // 1000} s",
-                [*headers, (b"retry-after", retry_after)],
-            )
             return
 
         async def send_with_headers(message: Message) -> None:

@@ -50,6 +50,11 @@ class CurrentUser(msgspec.Struct, frozen=True):
 _decoder = msgspec.json.Decoder(CurrentUser)
 
 
+def decode_record(record: bytes) -> CurrentUser:
+    """A user's record as cached in Redis (the JSON body of GET /api/auth/me)."""
+    return _decoder.decode(record)
+
+
 def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=WWW_AUTHENTICATE)
 
@@ -71,7 +76,7 @@ async def _load(svc: Services, claims: Claims, gate: GateResult | None) -> Curre
     if gate is not None and gate.revoked == 1:
         return None
     if gate is not None and gate.revoked == 0 and gate.record is not None:
-        user = _decoder.decode(gate.record)
+        user = decode_record(gate.record)
         return user if user.is_active else None
     row = await svc.db.fetchrow("auth.get_user", claims.user_id, claims.jti)
     if row is None or row["revoked"]:

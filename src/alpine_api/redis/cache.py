@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
 from enum import IntEnum
 from typing import NamedTuple
@@ -28,23 +30,28 @@ class CacheStore:
         self._client = client
         self._get = load_script(scripts, "cache_get")
         self._set = load_script(scripts, "cache_set")
+        # Lock tokens: unique across workers and instances, cheap to make.
+        self._token_prefix = f"{os.getpid()}.{secrets.token_hex(4)}."
+        self._tokens = itertools.count()
 
     @staticmethod
     def _keys(tag: str, variant: str) -> list[str]:
         return [keys.generation(tag), keys.cache_entry(tag, variant), keys.cache_lock(tag, variant)]
 
     async def read(self, tag: str, variant: str, lock_ms: int) -> CacheRead:
-        token = secrets.token_hex(8)
+        token = f"{self._token_prefix}{next(self._tokens)}"
         state, body, generation = await self._get(
             keys=self._keys(tag, variant), args=[lock_ms, token]
         )
         return CacheRead(Lookup(int(state)), body or None, generation, token)
 
     async def write(
-        self, tag: str, variant: str, read: CacheRead, body: bytes, ttl_ms: int
+        self, tag: str, variant: str, read: CacheRead, body: bytes, gz: bytes, ttl_ms: int
     ) -> bool:
+        """Store `body` (and its gzip form, empty when not worth it) under the generation
+        `read` saw; False when a write moved the generation meanwhile."""
         stored = await self._set(
-            keys=self._keys(tag, variant), args=[read.generation, body, ttl_ms, read.token]
+            keys=self._keys(tag, variant), args=[read.generation, body, ttl_ms, read.token, gz]
         )
         return bool(stored)
 

@@ -5,11 +5,14 @@
 -- KEYS[2]  (optional) the user's revoked-token hash, see keys.revoked
 -- KEYS[3]  (optional) the user's cached record
 -- KEYS[4]  (optional) the user's generation counter (bumped by every write to the user)
+-- KEYS[5]  (optional) generation counter of a cached response's namespace
+-- KEYS[6]  (optional) that cached response (hash {g, b, z}, see cache_set.lua)
 -- ARGV[1]  limit (0 = rate limiting off)     ARGV[2] window in ms
 -- ARGV[3]  nonce naming this request          ARGV[4] the token's jti (with KEYS[2])
+-- ARGV[5]  (with KEYS[6]) 'z' to prefer the gzip form of the cached body, else 'b'
 --
 -- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false,
---          generation}: a record re-filled from PostgreSQL is stored only if the
+--          generation, cached body | false, 1 if that body is gzip}: a record re-filled from PostgreSQL is stored only if the
 --          generation is still the one read here (record_set.lua), so a read that raced
 --          with a write (a deactivation, a tier change) cannot put back the old record.
 -- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
@@ -55,4 +58,18 @@ if KEYS[2] then
   generation = redis.call('GET', KEYS[4]) or '0'
 end
 
-return {allowed, remaining, reset, revoked, record, generation}
+-- A cached response for this request, if current: served straight from the gate
+-- (one round trip in all), after the caller has checked the record it comes with.
+local body, gzipped = false, 0
+if KEYS[6] and allowed == 1 then
+  local entry = redis.call('HMGET', KEYS[6], 'g', 'b', 'z')
+  if entry[1] and entry[1] == (redis.call('GET', KEYS[5]) or '0') then
+    if ARGV[5] == 'z' and entry[3] and entry[3] ~= '' then
+      body, gzipped = entry[3], 1
+    else
+      body = entry[2]
+    end
+  end
+end
+
+return {allowed, remaining, reset, revoked, record, generation, body, gzipped}

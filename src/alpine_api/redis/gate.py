@@ -18,6 +18,8 @@ class GateResult(NamedTuple):
     revoked: int  # -1 unknown (ask PostgreSQL), 0 not revoked, 1 revoked
     record: bytes | None  # the user's cached record, when asked for and present
     generation: bytes  # the user's generation when the record was read
+    cached: bytes | None  # the cached response asked for, if current
+    cached_gzip: bool  # `cached` is gzip-compressed
 
 
 class Gate:
@@ -35,9 +37,12 @@ class Gate:
         *,
         user_id: int | None = None,
         jti: str = "",
+        cached: tuple[str, str] | None = None,
+        gzip: bool = False,
     ) -> GateResult:
-        """One EVALSHA. `limit` 0 skips limiting; `user_id` adds the auth lookups.
-        Raises redis-py errors when Redis does not answer (callers fall back)."""
+        """One EVALSHA. `limit` 0 skips limiting; `user_id` adds the auth lookups;
+        `cached` (a namespace's generation key and an entry key, in the user's slot on a
+        cluster) adds a cached-response lookup. Raises when Redis does not answer."""
         nonce = f"{self._prefix}{next(self._counter)}"
         if user_id is None:
             script_keys = [window_key]
@@ -48,9 +53,19 @@ class Gate:
                 keys.user_record(user_id),
                 keys.generation(keys.user_tag(user_id)),
             ]
-        allowed, remaining, reset_ms, revoked, record, generation = await self._script(
-            keys=script_keys, args=[limit, window_ms, nonce, jti]
+            if cached is not None:
+                script_keys += cached
+        reply = await self._script(
+            keys=script_keys, args=[limit, window_ms, nonce, jti, "z" if gzip else "b"]
         )
+        allowed, remaining, reset_ms, revoked, record, generation, body, body_gzip = reply
         return GateResult(
-            bool(allowed), int(remaining), int(reset_ms), int(revoked), record or None, generation
+            bool(allowed),
+            int(remaining),
+            int(reset_ms),
+            int(revoked),
+            record or None,
+            generation,
+            body or None,
+            bool(body_gzip),
         )

@@ -6,9 +6,11 @@ observability layers): as much as the rest of a small request. This client keeps
 connection per worker and pipelines: each call writes its command and waits for its
 reply in order (Redis answers a connection's commands in order), with hiredis parsing.
 
-Failure handling stays the callers': every error (refused, reset, timeout) closes the
-connection, fails every call waiting on it with ConnectionError, and the next call
-reconnects. A NOSCRIPT answer (Redis restarted or flushed its scripts) loads the
+Failure handling stays the callers': a call that waits longer than `timeout` fails
+with TimeoutError on its own (its late reply, when it comes, is matched to it and
+dropped, so the connection stays usable for the calls behind it); a connection that
+answers nothing through several timeouts in a row, or that breaks, is closed, every call
+waiting on it fails with ConnectionError, and the next call reconnects. A NOSCRIPT answer (Redis restarted or flushed its scripts) loads the
 script and retries once. Cluster mode does not use this client (see services.py).
 """
 
@@ -28,6 +30,7 @@ from redis.exceptions import ResponseError
 SCRIPTS_DIR = Path(__file__).resolve().parent
 
 Arg = str | int | bytes
+SILENT_TIMEOUTS_BEFORE_RECONNECT = 3
 
 
 def _encode(*parts: Arg) -> bytes:
@@ -47,11 +50,26 @@ class _Protocol(asyncio.Protocol):
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost: Exception | None = None
+        self._outgoing: list[bytes] = []
+        self._silent_timeouts = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
+    def send(self, command: bytes, future: asyncio.Future[Any]) -> None:
+        """Queue a command; commands queued in one loop iteration go out in one write."""
+        self.waiting.append(future)
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(command)
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if self.transport is not None and self.lost is None:
+            self.transport.write(b"".join(outgoing))
+
     def data_received(self, data: bytes) -> None:
+        self._silent_timeouts = 0
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
             future = self.waiting.popleft()
@@ -64,6 +82,14 @@ class _Protocol(asyncio.Protocol):
             future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(self.lost)
+
+    def expire(self, future: asyncio.Future[Any]) -> None:
+        """A reply took too long: fail its caller; give up on a connection gone silent."""
+        if not future.done():
+            future.set_exception(TimeoutError("redis did not answer in time"))
+            self._silent_timeouts += 1
+            if self._silent_timeouts >= SILENT_TIMEOUTS_BEFORE_RECONNECT:
+                self.close()
 
     def close(self) -> None:
         if self.transport is not None:
@@ -114,16 +140,14 @@ class LeanClient:
             return protocol
 
     async def _call(self, protocol: _Protocol, command: bytes) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append(future)
-        assert protocol.transport is not None
-        protocol.transport.write(command)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        protocol.send(command, future)
+        timer = loop.call_later(self.timeout, protocol.expire, future)
         try:
-            async with asyncio.timeout(self.timeout):
-                reply = await future
-        except TimeoutError:
-            protocol.close()  # replies would no longer match their callers
-            raise
+            reply = await future
+        finally:
+            timer.cancel()
         if isinstance(reply, hiredis.ReplyError):
             raise ResponseError(str(reply))
         return reply
