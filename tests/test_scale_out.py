@@ -45,7 +45,8 @@ class Topology:
 
 def _lsn_caught_up(primary_url: str, replica_url: str) -> bool:
     with psycopg.connect(primary_url, autocommit=True) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+        # The insert position: with synchronous_commit off a commit may not be written yet.
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
     with psycopg.connect(replica_url, autocommit=True) as conn:
         row = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()
     return bool(row and row[0])

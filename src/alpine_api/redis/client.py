@@ -16,13 +16,14 @@ and the script object loads it again.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from alpine_api.redis.lean import SCRIPTS_DIR, BoundScript, LeanClient
@@ -30,16 +31,12 @@ from alpine_api.redis.lean import SCRIPTS_DIR, BoundScript, LeanClient
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 
 # What "Redis did not answer" looks like to redis-py. RedisClusterException covers the
-# client's own view of a broken cluster (a slot no known node serves). RuntimeError: under
-# uvloop, a write on a connection that another task closed (the cluster client drops a
-# failed node's connections while re-reading the slot map) raises RuntimeError, not
-# OSError. Every `except REDIS_ERRORS` wraps Redis calls only.
+# client's own view of a broken cluster (a slot no known node serves).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (
     RedisError,
     RedisClusterException,
     OSError,
     TimeoutError,
-    RuntimeError,
 )
 
 # Cluster mode: after a connection error the client re-reads the slot map and tries
@@ -50,9 +47,27 @@ CLUSTER_BACKOFF_BASE_SECONDS = 0.01
 CLUSTER_BACKOFF_CAP_SECONDS = 0.05
 
 
+class _Cluster(RedisCluster):
+    """RedisCluster whose commands fail only with redis-py errors.
+
+    redis-py 8.1's cluster client tears connections down underneath commands in flight:
+    after a timeout, a connection error, CLUSTERDOWN or repeated MOVED it disconnects
+    idle or all connections of a node while other tasks are writing on them. Those
+    commands then fail with RuntimeError (uvloop: write on a closed transport) or
+    AttributeError (no writer any more). They are connection failures: raised as
+    ConnectionError, callers fall back as for any unreachable Redis instead of a 500.
+    """
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except (RuntimeError, AttributeError) as exc:
+            raise RedisConnectionError(f"connection closed under the command: {exc}") from exc
+
+
 def create_redis(url: str, *, timeout: float, cluster: bool = False) -> RedisClient:
     if cluster:
-        return RedisCluster.from_url(
+        return _Cluster.from_url(
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
