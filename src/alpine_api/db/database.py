@@ -68,7 +68,7 @@ class Executor:
         started = time.perf_counter()
         try:
             async with self._connection() as conn:
-                result = await getattr(conn, method)(query.sql, *args)
+                result = await getattr(conn, method)(query.sql, *args, timeout=query.timeout)
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc

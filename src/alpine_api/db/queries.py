@@ -6,6 +6,9 @@ db_query_duration_seconds metric. Each file opens with a comment block saying wh
 query serves and which index it relies on, then holds exactly one statement with bound
 parameters $1..$n. Files are read once at start-up and checked here for shape; the
 database checks the SQL itself when the pool prepares every query at start-up.
+
+A query that is slow by nature (a bulk write) may say so in its opening comment with a
+line `-- timeout: <seconds>`; it then gets that statement timeout instead of the pool's.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 _PARAM = re.compile(r"\$(\d+)")
+_TIMEOUT = re.compile(r"^--\s*timeout:\s*(\d+(?:\.\d+)?)\s*$", re.MULTILINE)
 _STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
@@ -27,6 +31,7 @@ class Query(msgspec.Struct, frozen=True):
     name: str
     sql: str
     params: int
+    timeout: float | None = None  # seconds; None: the pool's command timeout
 
 
 class Queries:
@@ -61,7 +66,13 @@ def parse_query(name: str, text: str) -> Query:
     numbers = sorted({int(n) for n in _PARAM.findall(code)})
     if numbers != list(range(1, len(numbers) + 1)):
         raise QueryError(f"{name}: parameters must be $1..$n without gaps, found {numbers}")
-    return Query(name=name, sql=text.strip().rstrip(";"), params=len(numbers))
+    timeout = _TIMEOUT.search(text)
+    return Query(
+        name=name,
+        sql=text.strip().rstrip(";"),
+        params=len(numbers),
+        timeout=float(timeout.group(1)) if timeout else None,
+    )
 
 
 def load_queries(root: Path) -> Queries:

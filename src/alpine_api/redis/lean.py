@@ -1,17 +1,20 @@
 """A lean EVALSHA client for the per-request scripts (single Redis / Valkey server).
 
-Every /api request runs one script in the request gate, and cached reads one more.
+Every /api request runs one script in the request gate (which also answers cache hits);
+cached reads that miss run one more.
 Through redis-py each call costs about 30 us of client CPU (connection pool, retry and
 observability layers): as much as the rest of a small request. This client keeps ONE
-connection per worker and pipelines: each call writes its command and waits for its
-reply in order (Redis answers a connection's commands in order), with hiredis parsing.
+connection per worker and pipelines: commands issued in one event-loop iteration go out
+in one write, and replies come back in order (Redis answers a connection's commands in
+order), parsed by hiredis.
 
 Failure handling stays the callers': a call that waits longer than `timeout` fails
 with TimeoutError on its own (its late reply, when it comes, is matched to it and
 dropped, so the connection stays usable for the calls behind it); a connection that
 answers nothing through several timeouts in a row, or that breaks, is closed, every call
-waiting on it fails with ConnectionError, and the next call reconnects. A NOSCRIPT answer (Redis restarted or flushed its scripts) loads the
-script and retries once. Cluster mode does not use this client (see services.py).
+waiting on it fails with ConnectionError, and the next call reconnects. A NOSCRIPT
+answer (Redis restarted or flushed its scripts) loads the script and retries once.
+Cluster mode does not use this client (see services.py).
 """
 
 from __future__ import annotations
