@@ -69,7 +69,12 @@ async def live() -> Liveness:
     return Liveness(status="ok")
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics, summed over workers")
+@get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics, summed over workers",
+    media_type="text/plain",
+)
 async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     services(request).db.record_pool_gauges()
     body, content_type = metrics.render()

@@ -36,8 +36,11 @@ _MAX_ID = 2**63 - 1
 _AFTER_EVERYTHING = datetime.max.replace(tzinfo=UTC)
 
 
-# A path parameter naming a row: positive and within bigint, else 400 (never a 500).
-RowId = Annotated[int, PathParameter(ge=1, le=_MAX_ID)]
+# A path parameter naming a row: positive and within bigint, else 400 (never a 500). The
+# bound is 2**62, not 2**63 - 1, so that the document's `maximum` (a JSON number, read
+# as a double by most clients) is exact and means what the server checks.
+MAX_ROW_ID = 2**62
+RowId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True):

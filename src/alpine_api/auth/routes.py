@@ -6,6 +6,7 @@ import asyncpg
 import msgspec
 from litestar import Response, get, post
 from litestar.exceptions import ClientException
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from alpine_api.auth.current import CLAIMS, GATE_RESULT, CurrentUser, current_user, record_from_row
@@ -13,6 +14,7 @@ from alpine_api.auth.passwords import hash_password, verify_password
 from alpine_api.auth.revocation import revoke
 from alpine_api.auth.schemas import LoginRequest, RegisterRequest, TokenResponse
 from alpine_api.caching import ME, json_response
+from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.metrics import CACHE_HITS, CACHE_MISSES
 from alpine_api.services import AnyRequest, services
 
@@ -25,7 +27,12 @@ class Conflict(ClientException):
     status_code = 409
 
 
-@post("/api/auth/register", tags=["auth"], summary="Create a starter account")
+@post(
+    "/api/auth/register",
+    tags=["auth"],
+    summary="Create a starter account",
+    opt={ERRORS_OPT: (409,)},
+)
 async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Response[CurrentUser]:
     svc = services(request)
     password_hash = await hash_password(data.password)
@@ -43,6 +50,7 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
     status_code=200,
     tags=["auth"],
     summary="Exchange email and password for a token",
+    opt={ERRORS_OPT: (401,)},
 )
 async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[TokenResponse]:
     svc = services(request)
@@ -73,7 +81,12 @@ async def logout(request: AnyRequest) -> None:
     await revoke(services(request), request.scope["state"][CLAIMS])
 
 
-@get("/api/auth/me", tags=["auth"], summary="The authenticated user (cached 300 s)")
+@get(
+    "/api/auth/me",
+    tags=["auth"],
+    summary="The authenticated user (cached 300 s)",
+    responses={200: ResponseSpec(CurrentUser, description="The user")},
+)
 async def me(request: AnyRequest) -> Response[bytes]:
     user = await current_user(request)
     gate = request.scope["state"].get(GATE_RESULT)

@@ -6,7 +6,10 @@ answers 401 without a token) and adds, from what each operation is, the error
 responses it can give, all with the one error shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
 - `/api/*`: 429 (rate limit); secured: 401; guarded handlers (admin): 403;
-- a path parameter: 404; a request body: 413; parameters or a body: 400.
+- a path parameter: 404; a request body: 413; parameters or a body: 400;
+- whatever the handler declares in `opt={ERRORS_OPT: (...)}` (409 on a conflict).
+Request body schemas get `additionalProperties: false` (unknown fields are a 400), and
+204 answers no content.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
@@ -29,6 +34,8 @@ from litestar.routes import HTTPRoute
 
 BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+# Handler `opt` key listing error statuses of its own: `opt={ERRORS_OPT: (409,)}`.
+ERRORS_OPT = "errors"
 # Open to anyone (API.md, "who"); every other /api/* operation needs an access token.
 PUBLIC_OPERATIONS = frozenset(
     {
@@ -58,6 +65,7 @@ _ERRORS = {
     " (`WWW-Authenticate: Bearer`)",
     "403": "Authenticated, but not allowed (admin only)",
     "404": "Not found, or not visible to this user",
+    "409": "Conflict with the current state (`detail` says which)",
     "413": "Request body over 1 MiB",
     "429": "Rate limit exceeded (`Retry-After`, `X-RateLimit-*`, `RateLimit` headers)",
     "500": "Unexpected error (logged with the request id)",
@@ -93,7 +101,7 @@ def _error_response(description: str) -> OpenAPIResponse:
     )
 
 
-def _codes(path: str, operation: Operation, guarded: bool) -> list[str]:
+def _codes(path: str, operation: Operation, guarded: bool, declared: tuple[int, ...]) -> list[str]:
     api = path.startswith("/api/")
     wanted = {
         "400": bool(operation.parameters or operation.request_body),
@@ -105,7 +113,20 @@ def _codes(path: str, operation: Operation, guarded: bool) -> list[str]:
         "500": True,
         "503": api or path == "/health",
     }
+    wanted.update({str(code): True for code in declared})
     return [code for code, applies in wanted.items() if applies]
+
+
+def _close_body(document: OpenAPI, operation: Operation) -> None:
+    """Request bodies refuse unknown fields (400): say so in their schemas."""
+    body = operation.request_body
+    if not isinstance(body, RequestBody) or "application/json" not in body.content:
+        return
+    schema = body.content["application/json"].schema
+    if isinstance(schema, Reference) and document.components.schemas:
+        schema = document.components.schemas.get(schema.ref.rsplit("/", 1)[-1])
+    if isinstance(schema, Schema):
+        schema.additional_properties = False
 
 
 def document_errors(app: Litestar) -> None:
@@ -129,8 +150,12 @@ def document_errors(app: Litestar) -> None:
                 path = route.path_format
                 if path.startswith("/api/") and (method, path) not in PUBLIC_OPERATIONS:
                     operation.security = operation.security or BEARER
+                _close_body(document, operation)
                 responses = operation.responses if operation.responses is not None else {}
-                for code in _codes(path, operation, guarded):
+                if isinstance(no_content := responses.get("204"), OpenAPIResponse):
+                    no_content.content = None
+                declared = tuple(handler.opt.get(ERRORS_OPT, ()))
+                for code in _codes(path, operation, guarded, declared):
                     if code not in responses:
                         responses[code] = _error_response(_ERRORS[code])
                 operation.responses = responses

@@ -24,6 +24,7 @@ from litestar.params import JSONBody
 from alpine_api.auth.current import current_user
 from alpine_api.caching import invalidate_user
 from alpine_api.config import TIERS, Settings, Tier
+from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.services import services
 
 CURRENCY = "USD"
@@ -79,7 +80,12 @@ async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
     return Subscription(**row)
 
 
-@post("", status_code=201, summary="Subscribe to a plan (replaces the active one)")
+@post(
+    "",
+    status_code=201,
+    summary="Subscribe to a plan (replaces the active one)",
+    opt={ERRORS_OPT: (409,)},
+)
 async def subscribe(
     request: Request[Any, Any, Any], data: JSONBody[SubscribeRequest]
 ) -> Subscription:

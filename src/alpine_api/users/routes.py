@@ -6,6 +6,7 @@ import msgspec
 from litestar import Response, get, patch
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
@@ -14,6 +15,9 @@ from alpine_api.config import Tier
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import AnyRequest, Services, services
 from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, profile_from_row
+
+# The handlers answer cached bytes; the document shows what those bytes are.
+PROFILE_RESPONSE = ResponseSpec(Profile, description="The profile")
 
 
 async def _profile(svc: Services, user_id: int) -> Profile:
@@ -27,6 +31,7 @@ async def _profile(svc: Services, user_id: int) -> Profile:
     "/api/users/profile",
     tags=["users"],
     summary="Own profile with the active subscription (cached 300 s)",
+    responses={200: PROFILE_RESPONSE},
 )
 async def get_profile(request: AnyRequest) -> Response[bytes]:
     user = await current_user(request)
@@ -34,7 +39,12 @@ async def get_profile(request: AnyRequest) -> Response[bytes]:
     return await cached_json(request, PROFILE, user, lambda: _profile(svc, user.id))
 
 
-@patch("/api/users/profile", tags=["users"], summary="Change own full name")
+@patch(
+    "/api/users/profile",
+    tags=["users"],
+    summary="Change own full name",
+    responses={200: PROFILE_RESPONSE},
+)
 async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> Response[bytes]:
     user = await current_user(request)
     svc = services(request)
