@@ -95,3 +95,23 @@ async def test_a_typo_fails_start_up_naming_the_file(tmp_path: Path, database_ur
             connect_timeout=5,
             command_timeout=5,
         )
+
+
+async def test_a_query_may_declare_its_own_statement_timeout(
+    tmp_path: Path, database_url: str
+) -> None:
+    (tmp_path / "slow.sql").write_text("-- Sleeps.\n-- timeout: 0.2\nSELECT pg_sleep(1)\n")
+    (tmp_path / "fast.sql").write_text(
+        "-- Sleeps less than the pool's timeout.\nSELECT pg_sleep(0.3)\n"
+    )
+    queries = load_queries(tmp_path)
+    assert queries["slow"].timeout == 0.2 and queries["fast"].timeout is None
+    db = await Database.connect(
+        database_url, queries, min_size=1, max_size=1, connect_timeout=5, command_timeout=5
+    )
+    try:
+        await db.fetchval("fast")
+        with pytest.raises(Exception, match="unavailable"):  # a statement timeout is a 503
+            await db.fetchval("slow")
+    finally:
+        await db.close()
