@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from alpine_api.auth.current import CurrentUser, record_from_row
 from alpine_api.auth.schemas import FullName
+from alpine_api.subscriptions.routes import Subscription
 
 
-class ActiveSubscription(msgspec.Struct):
-    id: int
-    tier: str
-    status: str
-    price_cents: int
-    currency: str
-    started_at: datetime
-    current_period_end: datetime
-    canceled_at: datetime | None
+class Profile(CurrentUser, frozen=True):
+    """GET /api/users/profile: the user and their active subscription, if any."""
 
-
-class Profile(msgspec.Struct):
-    id: int
-    email: str
-    full_name: str | None
-    tier: str
-    is_active: bool
-    is_admin: bool
-    created_at: datetime
-    subscription: ActiveSubscription | None
+    subscription: Subscription | None
 
 
 class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,9 +27,10 @@ class AdminUserUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def profile_from_row(row: Any) -> Profile:
+    """From users.get_profile: the user's columns, and the subscription's as `sub_*`."""
     subscription = None
     if row["sub_id"] is not None:
-        subscription = ActiveSubscription(
+        subscription = Subscription(
             id=row["sub_id"],
             tier=row["sub_tier"],
             status=row["sub_status"],
@@ -54,13 +40,5 @@ def profile_from_row(row: Any) -> Profile:
             current_period_end=row["sub_current_period_end"],
             canceled_at=row["sub_canceled_at"],
         )
-    return Profile(
-        id=row["id"],
-        email=row["email"],
-        full_name=row["full_name"],
-        tier=row["tier"],
-        is_active=row["is_active"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"],
-        subscription=subscription,
-    )
+    user = msgspec.structs.asdict(record_from_row(row))
+    return Profile(**user, subscription=subscription)
