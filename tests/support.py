@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -156,3 +157,19 @@ class ServerProcess:
         code = self.proc.returncode
         self.proc = None
         return code
+
+
+async def pages(client: Any, path: str, headers: dict[str, str]) -> list[list[int]]:
+    """Every page of a list, following next_cursor."""
+    result: list[list[int]] = []
+    cursor = None
+    sep = "&" if "?" in path else "?"
+    while True:
+        url = f"{path}{sep}cursor={cursor}" if cursor else path
+        response = await client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        result.append([item["id"] for item in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return result

@@ -5,22 +5,9 @@ from __future__ import annotations
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from tests.support import bearer, insert_user
+from tests.support import bearer, insert_user, pages
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-
-async def _pages(client: Client, headers: dict[str, str], query: str) -> list[list[int]]:
-    pages, cursor = [], None
-    while True:
-        suffix = f"&cursor={cursor}" if cursor else ""
-        response = await client.get(f"/api/admin/users?{query}{suffix}", headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        pages.append([item["id"] for item in body["items"]])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return pages
 
 
 async def test_admin_routes_need_an_admin(client: Client, db: asyncpg.Connection) -> None:
@@ -41,7 +28,7 @@ async def test_listing_filters_and_pages_over_ties(client: Client, db: asyncpg.C
     for i in range(12):
         await insert_user(db, f"u{i}@example.com", tier=tiers[i % 3], is_active=i % 4 != 0)
     await db.execute("UPDATE users SET created_at = '2026-01-01T00:00:00Z'")  # all tied
-    everyone = await _pages(client, admin, "limit=5")
+    everyone = await pages(client, "/api/admin/users?limit=5", admin)
     assert [len(p) for p in everyone] == [5, 5, 3]
     flat = [i for page in everyone for i in page]
     assert flat == sorted(flat, reverse=True)  # ties broken by id, newest first
@@ -53,7 +40,11 @@ async def test_listing_filters_and_pages_over_ties(client: Client, db: asyncpg.C
         expected = [
             r["id"] for r in await db.fetch(f"SELECT id FROM users WHERE {sql} ORDER BY id DESC")
         ]
-        got = [i for page in await _pages(client, admin, f"{query}&limit=2") for i in page]
+        got = [
+            i
+            for page in await pages(client, f"/api/admin/users?{query}&limit=2", admin)
+            for i in page
+        ]
         assert got == expected, query
 
 

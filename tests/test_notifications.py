@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from tests.support import bearer, insert_user
-from tests.test_signals import pages
+from tests.support import bearer, insert_user, pages
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from tests.support import bearer, insert_user
+from tests.support import bearer, insert_user, pages
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -46,22 +46,6 @@ async def insert_signal(
         created_at,
     )
     return int(signal_id)
-
-
-async def pages(client: Client, path: str, headers: dict[str, str]) -> list[list[int]]:
-    """Every page of a list, following next_cursor."""
-    result: list[list[int]] = []
-    cursor = None
-    sep = "&" if "?" in path else "?"
-    while True:
-        url = f"{path}{sep}cursor={cursor}" if cursor else path
-        response = await client.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        result.append([item["id"] for item in body["items"]])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return result
 
 
 async def test_subscribed_needs_a_user(client: Client) -> None:
