@@ -12,9 +12,10 @@
 -- ARGV[5]  (with KEYS[6]) 'z' to prefer the gzip form of the cached body, else 'b'
 --
 -- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false,
---          generation, cached body | false, 1 if that body is gzip}: a record re-filled from PostgreSQL is stored only if the
---          generation is still the one read here (record_set.lua), so a read that raced
---          with a write (a deactivation, a tier change) cannot put back the old record.
+--          generation, cached body | false, 1 if that body is gzip}.
+-- A record re-filled from PostgreSQL is stored only if the generation is still the one
+-- read here (record_set.lua), so a read that raced with a write (a deactivation, a tier
+-- change) cannot put back the old record.
 -- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
 -- so a client that keeps retrying is let in as soon as its oldest request ages out.
 -- Time comes from the Redis server (TIME), so app servers' clocks do not matter.
