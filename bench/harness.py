@@ -98,7 +98,9 @@ def wrk(
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = 0
-    if (m := re.search(r"mix errors: (\d+)", out)) or (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)):
+    if (m := re.search(r"mix errors: (\d+)", out)) or (
+        m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    ):
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
