@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar, Request, get
 from litestar.testing import AsyncTestClient
@@ -79,6 +81,25 @@ async def test_body_over_one_mib_is_413_and_creates_nothing(
     )
     assert_error(response, 413)
     assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+def test_streamed_body_over_one_mib_is_413(serve: Any) -> None:
+    """Chunked, no Content-Length: counted as it arrives and refused past 1 MiB."""
+    server = serve(workers=1)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email": "stream@example.com", "password": "'
+        for _ in range(32):
+            yield b"p" * 65536
+
+    response = httpx.post(
+        f"{server.url}/api/auth/register",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert_error(response, 413)
 
 
 async def test_missing_token_is_401_with_www_authenticate(client: Client) -> None:
