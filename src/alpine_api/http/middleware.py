@@ -5,10 +5,11 @@ also sees 404s, 405s, CORS preflights and anything that escapes the framework. P
 it:
 - takes `X-Request-ID` from the request when it is 1..128 visible ASCII characters, else
   makes one, puts it on the response and in a context variable every log line reads;
-- observes `api_request_duration_seconds{method, route, status}`, where `route` is the
-  route template Litestar matched (`/api/signals/{signal_id:int}`), never the raw path,
-  and `unmatched` when nothing matched, so ids cannot multiply the series
-  (`preflight` for CORS preflights, which are answered before routing);
+- observes `api_request_duration_seconds{method, route, status}` (in batches, see
+  `metrics.BatchedHistogram`), where `route` is the route template Litestar matched
+  (`/api/signals/{signal_id}`), never the raw path, and `unmatched` when nothing
+  matched, so ids cannot multiply the series (`preflight` for CORS preflights, which
+  are answered before routing); methods outside the usual seven count as `OTHER`;
 - writes one access-log line: method, route, path, status, duration_ms, request_id and
   the user id the authentication code left in `scope["state"]["user_id"]`, if any.
 """
