@@ -129,3 +129,21 @@ def _metrics_count(text: str) -> float:
         for s in _samples(text)
         if s.name == "api_request_duration_seconds_count" and s.labels["route"] == "/metrics"
     )
+
+
+async def test_metrics_can_require_an_operator_token(database_url: str, redis_url: str) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from alpine_api.app import create_app
+    from alpine_api.config import load_settings
+    from tests.conftest import settings_env
+
+    token = "operator-token-0123456789"
+    env = settings_env(database_url, redis_url, ALPINE_METRICS_TOKEN=token)
+    async with AsyncTestClient(app=create_app(load_settings(env))) as client:
+        anonymous = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        right = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert anonymous.status_code == wrong.status_code == 401
+    assert anonymous.json()["status_code"] == 401
+    assert right.status_code == 200 and "api_request_duration_seconds" in right.text

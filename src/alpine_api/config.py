@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_cluster: bool = False
     jwt_secret: str = ""
     jwt_ttl_seconds: int = 3600
+    # When set, GET /metrics requires `Authorization: Bearer <metrics_token>`.
+    metrics_token: str = ""
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     rate_limit: RateSpec = RateSpec(100, 60)
     auth_rate_limit: RateSpec = RateSpec(10, 60)
@@ -147,6 +149,10 @@ def load_settings(
             "ALPINE_DATABASE_REPLICA_URL", raw, ("postgresql", "postgres")
         )
 
+    if (raw := get("METRICS_TOKEN")) is not None:
+        if len(raw) < 16:
+            raise ConfigError("ALPINE_METRICS_TOKEN: must be at least 16 characters")
+        values["metrics_token"] = raw
     if (raw := get("JWT_SECRET")) is not None:
         if len(raw.encode()) < MIN_JWT_SECRET_BYTES:
             raise ConfigError(f"ALPINE_JWT_SECRET: must be at least {MIN_JWT_SECRET_BYTES} bytes")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable
 from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.exceptions import NotAuthorizedException
 
 from alpine_api import metrics
 from alpine_api.redis.client import check_ready
@@ -76,7 +78,15 @@ async def live() -> Liveness:
     media_type="text/plain",
 )
 async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
-    services(request).db.record_pool_gauges()
+    svc = services(request)
+    if svc.settings.metrics_token:
+        expected = f"Bearer {svc.settings.metrics_token}".encode()
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise NotAuthorizedException(
+                detail="Metrics need the operator token", headers={"WWW-Authenticate": "Bearer"}
+            )
+    svc.db.record_pool_gauges()
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 

@@ -29,6 +29,11 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # Shutting down, crashed, restarting (SQLSTATE class 57), or refusing our login or
+    # database: to a client of the API all of it means "not available now".
+    asyncpg.OperatorInterventionError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
     # A connection cut off mid-statement can leave asyncpg's protocol in a state it refuses
     # to leave ("cannot switch to state ...; another operation is in progress").
     asyncpg.InternalClientError,
