@@ -16,7 +16,7 @@ import asyncpg
 
 from alpine_api.resources import MIGRATIONS_DIR
 from tests.load_mix import LoadMix, verify
-from tests.test_faults import LOAD_ENV, arrange, describe
+from tests.test_faults import LOAD_ENV, arrange, describe, report
 from tests.test_migrations import created_index, index_validity, migrate
 
 INDEX_MIGRATIONS = sorted(
@@ -74,3 +74,4 @@ async def test_indexes_dropped_and_rebuilt_under_load_without_errors(
     integrity = await verify(database_url, ledger)
     assert integrity.missing == []
     assert integrity.checked > 20
+    report(f"{len(indexes)} indexes dropped and rebuilt", ledger, during, integrity.checked)
