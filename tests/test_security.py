@@ -390,6 +390,7 @@ def _hs256_raw(claims: dict[str, Any], key: bytes) -> str:
     return f"{signing_input}.{_b64(mac)}"
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # HS512 forgery
 async def test_forged_tokens_are_401_even_for_an_admin(
     client: Client, db: asyncpg.Connection
 ) -> None:
