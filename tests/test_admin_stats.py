@@ -8,6 +8,8 @@ import asyncpg
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
+from alpine_api.db import load_queries
+from alpine_api.resources import SQL_DIR
 from tests.support import bearer, insert_user
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -111,3 +113,29 @@ async def test_revenue_figures(
         "pro": {"active_subscriptions": 2, "mrr_cents": 9800},
         "elite": {"active_subscriptions": 1, "mrr_cents": 14900},
     }
+
+
+async def test_user_counts_follow_every_kind_of_user_write(db: asyncpg.Connection) -> None:
+    """The rollup behind analytics equals a count over users after inserts, tier and
+    activity changes, back-dating, deletes, and a recount."""
+    ids = [await insert_user(db, f"count{i}@example.com") for i in range(6)]
+    await db.execute("UPDATE users SET tier = 'pro' WHERE id = $1", ids[0])
+    await db.execute("UPDATE users SET is_active = false WHERE id = $1", ids[1])
+    await db.execute(
+        "UPDATE users SET created_at = now() - '40 days'::interval WHERE id = $1", ids[2]
+    )
+    await db.execute("UPDATE users SET full_name = 'no effect' WHERE id = $1", ids[3])
+    await db.execute("DELETE FROM users WHERE id = $1", ids[4])
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        return sorted(tuple(r) for r in await db.fetch(sql))
+
+    expected = (
+        "SELECT (created_at AT TIME ZONE 'UTC')::date, tier, is_active, count(*)"
+        " FROM users GROUP BY 1, 2, 3"
+    )
+    rollup = "SELECT day, tier, is_active, users FROM user_counts WHERE users > 0"
+    assert await rows(rollup) == await rows(expected)
+    await db.execute("UPDATE user_counts SET users = 0")  # as after a load without triggers
+    await db.execute(load_queries(SQL_DIR)["admin.recount_users"].sql)
+    assert await rows(rollup) == await rows(expected)

@@ -39,6 +39,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from alpine_api.auth.passwords import hash_password
 from alpine_api.config import TIERS
+from alpine_api.db import load_queries
+from alpine_api.resources import SQL_DIR
 
 SEED_PASSWORD = "alpine-demo-password"  # noqa: S105 - documented password of seeded users
 CHUNK_ROWS = 50_000
@@ -531,7 +533,11 @@ async def seed(
                 await _load_all(conn, counts, users, signals, notifications, now, rng, report)
                 if dropped:
                     bar.add_task(f"rebuilding {len(dropped)} indexes", total=None)
-            await conn.execute("ANALYZE users, subscriptions, payments, signals, notifications")
+            # COPY under session_replication_role = replica fired no triggers.
+            await conn.execute(load_queries(SQL_DIR)["admin.recount_users"].sql)
+            await conn.execute(
+                "ANALYZE users, user_counts, subscriptions, payments, signals, notifications"
+            )
         finally:
             await conn.close()
     return counts
