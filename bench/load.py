@@ -5,7 +5,8 @@ notifications by default; `--small` for 50k/50k/250k), then runs two `serve --wo
 A (cache on) and B (ALPINE_CACHE_ENABLED=false, for the uncached figures). The rate
 limit is set out of reach on both: its cost is part of every /api figure, but one load
 generator would otherwise be throttled like one client. wrk -t1 -c32 drives each
-scenario; scenarios are interleaved over `--rounds` rounds and the medians reported.
+scenario (-c4 for login and uncached analytics, whose cost is CPU time per request: 32
+connections would only measure a queue); scenarios are interleaved over `--rounds` rounds and the medians reported.
 
 Physical-limit references measured in the same run: EVALSHA of the gate script and the
 real subscribed-signals query over a bare asyncpg pool, each from 2 processes.
@@ -222,8 +223,14 @@ def main() -> None:
                     None,
                 ),
                 ("admin analytics, cached", f"{a}/api/admin/analytics", admin, None, None),
-                ("admin analytics, uncached", f"{b}/api/admin/analytics", admin, None, None),
-                ("POST /api/auth/login", f"{a}/api/auth/login", {}, "login.lua", login),
+                (
+                    "admin analytics, uncached (4 conns)",
+                    f"{b}/api/admin/analytics",
+                    admin,
+                    None,
+                    None,
+                ),
+                ("POST /api/auth/login (4 conns)", f"{a}/api/auth/login", {}, "login.lua", login),
                 (
                     "mix (10k users, 5% writes)",
                     a,

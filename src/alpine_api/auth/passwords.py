@@ -1,8 +1,9 @@
 """argon2id password hashing that never competes with serving requests.
 
 Hashing is deliberately expensive CPU work. It runs on one dedicated thread per worker,
-lowered to nice 19, so a burst of logins queues behind itself instead of taking the CPU
-from the event loops: other requests keep their latency, logins get what CPU is spare.
+lowered to nice 10 (about a tenth of a core's share when the CPU is contended), so a
+burst of logins queues behind itself instead of taking the CPU from the event loops:
+other requests keep their latency, logins still progress under full load.
 argon2-cffi releases the GIL while hashing, so the event loop runs meanwhile.
 
 Parameters: argon2id, t=2, m=19 MiB, p=1 (the OWASP recommendation). A stored hash made
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+HASHING_NICENESS = 10
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 # A real hash of a random password: verifying against it costs what a real check
@@ -29,7 +31,7 @@ _DUMMY_HASH = _hasher.hash("no user has this password: it only spends the time")
 
 def _lower_priority() -> None:
     with contextlib.suppress(OSError):  # per-thread on Linux; best effort elsewhere
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 _executors: dict[int, ThreadPoolExecutor] = {}
