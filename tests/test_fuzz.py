@@ -40,9 +40,6 @@ EXCLUDED_CHECKS = {
     # GET /api/signals/{id} is the subscriber's view (active, at or below the caller's
     # tier): a signal an admin just created above their own tier is, rightly, a 404.
     "ensure_resource_availability": "tier-scoped reads",
-    # Query and path parameters are validated before the handler asks for the user, so
-    # an anonymous request with a malformed parameter gets 400 rather than 401.
-    "missing_required_header": "400 before 401",
 }
 
 

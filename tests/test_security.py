@@ -340,6 +340,21 @@ async def test_every_admin_route_is_401_anonymous_and_403_for_a_user(
     assert await _snapshot(db) == before
 
 
+async def test_anonymous_input_is_not_parsed_401_comes_first(client: Client) -> None:
+    """Without a valid user, malformed parameters and bodies are not looked at."""
+    for method, path, body in (
+        ("GET", "/api/signals/subscribed?cursor=%27&limit=0", None),
+        ("GET", "/api/signals/-1", None),
+        ("GET", "/api/notifications?unread=maybe", None),
+        ("POST", "/api/notifications/99999999999999999999/read", None),
+        ("POST", "/api/subscriptions", {"tier": "' OR 1=1 --"}),
+        ("PATCH", "/api/users/profile", {"full_name": 42, "is_admin": True}),
+    ):
+        response = await client.request(method, path, json=body)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
 # -- forged tokens ---------------------------------------------------------------------------
 
 

@@ -116,6 +116,14 @@ async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
     return user
 
 
+async def user_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+) -> None:
+    """Litestar guard for routes that take input: 401 before any parameter or body of an
+    anonymous request is parsed (guards run first)."""
+    await current_user(connection)
+
+
 async def admin_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:

@@ -5,7 +5,7 @@ Every `/api/*` operation needs a bearer token except the contract's public ones
 answers 401 without a token) and adds, from what each operation is, the error
 responses it can give, all with the one error shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
-- `/api/*`: 429 (rate limit); secured: 401; guarded handlers (admin): 403;
+- `/api/*`: 429 (rate limit); secured: 401; admin-guarded handlers: 403;
 - a path parameter: 404; a request body: 413; parameters or a body: 400;
 - whatever the handler declares in `opt={ERRORS_OPT: (...)}` (409 on a conflict).
 Request body schemas get `additionalProperties: false` (unknown fields are a 400), and
@@ -31,6 +31,8 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.routes import HTTPRoute
+
+from alpine_api.auth.current import admin_guard
 
 BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
@@ -142,7 +144,7 @@ def document_errors(app: Litestar) -> None:
         for handler in route.route_handlers:
             if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
                 continue
-            guarded = bool(handler.resolve_guards())
+            guarded = admin_guard in handler.resolve_guards()
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)
                 if operation is None:

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
-from alpine_api.auth.current import current_user
+from alpine_api.auth.current import current_user, user_guard
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import services
 
@@ -70,5 +70,6 @@ router = Router(
     "/api/notifications",
     route_handlers=[list_notifications, mark_read, mark_all_read],
     dependencies={"page": provide_page},
+    guards=[user_guard],
     tags=["notifications"],
 )

@@ -16,7 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import UNSET
 
-from alpine_api.auth.current import admin_guard, current_user
+from alpine_api.auth.current import admin_guard, current_user, user_guard
 from alpine_api.caching import SIGNALS, cached_json, invalidate_signals
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import services
@@ -159,5 +159,6 @@ router = Router(
     "/api/signals",
     route_handlers=[list_subscribed, get_signal, admin_list, create_signal, update_signal],
     dependencies={"page": provide_page},
+    guards=[user_guard],
     tags=["signals"],
 )

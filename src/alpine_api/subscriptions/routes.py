@@ -21,7 +21,7 @@ from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import JSONBody
 
-from alpine_api.auth.current import current_user
+from alpine_api.auth.current import current_user, user_guard
 from alpine_api.caching import invalidate_user
 from alpine_api.config import TIERS, Settings, Tier
 from alpine_api.http.openapi import ERRORS_OPT
@@ -84,6 +84,7 @@ async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
     "",
     status_code=201,
     summary="Subscribe to a plan (replaces the active one)",
+    guards=[user_guard],
     opt={ERRORS_OPT: (409,)},
 )
 async def subscribe(

@@ -9,7 +9,13 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
-from alpine_api.auth.current import CurrentUser, admin_guard, current_user, record_from_row
+from alpine_api.auth.current import (
+    CurrentUser,
+    admin_guard,
+    current_user,
+    record_from_row,
+    user_guard,
+)
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
 from alpine_api.config import Tier
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
@@ -43,6 +49,7 @@ async def get_profile(request: AnyRequest) -> Response[bytes]:
     "/api/users/profile",
     tags=["users"],
     summary="Change own full name",
+    guards=[user_guard],
     responses={200: PROFILE_RESPONSE},
 )
 async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> Response[bytes]:
