@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from alpine_api.config import ConfigError, RateSpec, Settings, load_settings
+from alpine_api.config import ConfigError, RateSpec, Settings, load_settings, to_migration_url
 from tests.support import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,10 @@ def test_good_values_are_parsed() -> None:
     assert settings.admin_email == "ops@example.com"
     assert settings.log_format == "text"
     assert settings.admin_cache_ttl_seconds == 60
-    assert settings.migration_url == "postgresql+psycopg://alpine:pw@127.0.0.1:5432/alpine"
+    assert (
+        to_migration_url(settings.database_url)
+        == "postgresql+psycopg://alpine:pw@127.0.0.1:5432/alpine"
+    )
 
 
 def test_empty_value_counts_as_unset() -> None:

@@ -15,7 +15,6 @@ import msgspec
 
 Tier = Literal["starter", "pro", "elite"]
 TIERS: tuple[Tier, ...] = ("starter", "pro", "elite")
-TIER_RANK: dict[str, int] = {tier: rank for rank, tier in enumerate(TIERS)}
 
 MIN_JWT_SECRET_BYTES = 32
 
@@ -64,11 +63,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_email: str = "admin@example.com"
     admin_password: str = ""
     log_format: Literal["json", "text"] = "json"
-
-    @property
-    def migration_url(self) -> str:
-        """The DSN yoyo needs: same server, psycopg 3 driver."""
-        return to_migration_url(self.database_url)
 
 
 def to_migration_url(database_url: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -63,10 +63,9 @@ class Executor:
             timer = self._timers[name] = DB_QUERY_DURATION.labels(query=name)
         return timer
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
+    def _connection(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement: the pool's (Database) or the transaction's."""
         raise NotImplementedError
-        yield
 
     async def _run(self, method: str, name: str, args: tuple[Any, ...]) -> Any:
         query: Query = self.queries[name]

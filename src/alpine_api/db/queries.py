@@ -30,7 +30,6 @@ class QueryError(ValueError):
 class Query(msgspec.Struct, frozen=True):
     name: str
     sql: str
-    params: int
     timeout: float | None = None  # seconds; None: the pool's command timeout
 
 
@@ -70,7 +69,6 @@ def parse_query(name: str, text: str) -> Query:
     return Query(
         name=name,
         sql=text.strip().rstrip(";"),
-        params=len(numbers),
         timeout=float(timeout.group(1)) if timeout else None,
     )
 
