@@ -25,7 +25,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -371,3 +371,19 @@ class EmbeddedValkey:
         if self.proc is not None:
             _stop_process(self.proc, signal.SIGTERM, timeout)
             self.proc = None
+
+
+@contextlib.contextmanager
+def embedded_servers(
+    data_dir: Path, *, fast: bool = False
+) -> Iterator[tuple[EmbeddedPostgres, EmbeddedValkey]]:
+    """Start PostgreSQL and Valkey under `data_dir`; stop both on exit, whatever happens."""
+    postgres = EmbeddedPostgres(data_dir / "postgres", fast=fast)
+    valkey = EmbeddedValkey(data_dir / "valkey")
+    try:
+        postgres.start()
+        valkey.start()
+        yield postgres, valkey
+    finally:
+        valkey.stop()
+        postgres.stop()

@@ -30,6 +30,7 @@ class QueryError(ValueError):
 class Query(msgspec.Struct, frozen=True):
     name: str
     sql: str
+    params: int  # how many $n parameters it binds
     timeout: float | None = None  # seconds; None: the pool's command timeout
 
 
@@ -69,6 +70,7 @@ def parse_query(name: str, text: str) -> Query:
     return Query(
         name=name,
         sql=text.strip().rstrip(";"),
+        params=len(numbers),
         timeout=float(timeout.group(1)) if timeout else None,
     )
 
