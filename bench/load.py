@@ -5,8 +5,8 @@ notifications by default; `--small` for 50k/50k/250k), then runs two `serve --wo
 A (cache on) and B (ALPINE_CACHE_ENABLED=false, for the uncached figures). The rate
 limit is set out of reach on both: its cost is part of every /api figure, but one load
 generator would otherwise be throttled like one client. wrk -t1 -c32 drives each
-scenario (-c4 for login and uncached analytics, whose cost is CPU time per request: 32
-connections would only measure a queue); scenarios are interleaved over `--rounds` rounds and the medians reported.
+scenario (login at -c4: 32 would only measure a queue of password hashes), and the
+uncached reads also run at -c1, where p50 is the latency of one request on its own; scenarios are interleaved over `--rounds` rounds and the medians reported.
 
 Physical-limit references measured in the same run: EVALSHA of the gate script and the
 real subscribed-signals query over a bare asyncpg pool, each from 2 processes.
@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -49,6 +50,17 @@ from bench.harness import (
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 UNLIMITED = "1000000000/1"
+
+
+class Scenario(NamedTuple):
+    name: str
+    url: str
+    headers: dict[str, str] | None = None
+    connections: int = 32
+    script: str | None = None
+    script_args: list[str] | None = None
+
+
 SIZES = {"full": (1_000_000, 1_000_000, 5_000_000), "small": (50_000, 50_000, 250_000)}
 MIX_USERS = 10_000
 
@@ -209,35 +221,29 @@ def main() -> None:
         with server(st, **env) as a, server(st, ALPINE_CACHE_ENABLED="false", **env) as b:
             subscribed = "/api/signals/subscribed?min_confidence=0.85"
             login = [who["login_email"], SEED_PASSWORD]
-            scenarios: list[tuple[str, str, dict[str, str], str | None, list[str] | None]] = [
-                ("bare JSON (/health/live)", f"{a}/health/live", {}, None, None),
-                ("/health", f"{a}/health", {}, None, None),
-                ("subscribed, cache HIT", f"{a}{subscribed}", pro, None, None),
-                ("subscribed, uncached", f"{b}{subscribed}", pro, None, None),
-                ("/api/auth/me", f"{a}/api/auth/me", pro, None, None),
-                (
-                    "notifications?unread=true",
-                    f"{a}/api/notifications?unread=true",
-                    pro,
-                    None,
-                    None,
+            mix_args = [str(tokens_file), str(max_signal)]
+            scenarios = [
+                Scenario("bare JSON (/health/live)", f"{a}/health/live"),
+                Scenario("/health", f"{a}/health"),
+                Scenario("subscribed, cache HIT", f"{a}{subscribed}", pro),
+                Scenario("subscribed, uncached", f"{b}{subscribed}", pro),
+                Scenario("subscribed, uncached, 1 connection", f"{b}{subscribed}", pro, 1),
+                Scenario("/api/auth/me", f"{a}/api/auth/me", pro),
+                Scenario("notifications?unread=true", f"{a}/api/notifications?unread=true", pro),
+                Scenario("admin analytics, cached", f"{a}/api/admin/analytics", admin),
+                Scenario("admin analytics, uncached", f"{b}/api/admin/analytics", admin),
+                Scenario(
+                    "admin analytics, uncached, 1 connection", f"{b}/api/admin/analytics", admin, 1
                 ),
-                ("admin analytics, cached", f"{a}/api/admin/analytics", admin, None, None),
-                (
-                    "admin analytics, uncached (4 conns)",
-                    f"{b}/api/admin/analytics",
-                    admin,
-                    None,
-                    None,
-                ),
-                ("POST /api/auth/login (4 conns)", f"{a}/api/auth/login", {}, "login.lua", login),
-                (
-                    "mix (10k users, 5% writes)",
-                    a,
+                Scenario(
+                    "POST /api/auth/login, 4 connections",
+                    f"{a}/api/auth/login",
                     {},
-                    "mix.lua",
-                    [str(tokens_file), str(max_signal)],
+                    4,
+                    "login.lua",
+                    login,
                 ),
+                Scenario("mix (10k users, 5% writes)", a, {}, 32, "mix.lua", mix_args),
             ]
             with httpx.Client() as http:  # warm the caches once
                 http.get(f"{a}{subscribed}", headers=pro)
@@ -245,23 +251,23 @@ def main() -> None:
             runs: dict[str, list[WrkResult]] = {}
             rss: list[float] = []
             for _ in range(args.rounds):
-                for name, url, headers, script, script_args in scenarios:
-                    sampler = None
-                    if script == "mix.lua":
+                for sc in scenarios:
+                    if sc.script == "mix.lua":
                         sampler = threading.Timer(
                             args.seconds * 0.8,
                             lambda: rss.extend(rss_mb(p) for p in worker_pids(a)),
                         )
                         sampler.start()
                     result = wrk(
-                        name,
-                        url,
-                        headers=headers,
+                        sc.name,
+                        sc.url,
+                        headers=sc.headers,
+                        connections=sc.connections,
                         seconds=args.seconds,
-                        script=WRK_DIR / script if script else None,
-                        script_args=script_args,
+                        script=WRK_DIR / sc.script if sc.script else None,
+                        script_args=sc.script_args,
                     )
-                    runs.setdefault(name, []).append(result)
+                    runs.setdefault(sc.name, []).append(result)
             signal_fanout = _time_signal_create(a, admin)
     results = [median_of(r) for r in runs.values()]
     bare = results[0]
