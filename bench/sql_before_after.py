@@ -55,13 +55,24 @@ EIGHT_COUNTS = (
     "SELECT count(*) FROM users WHERE tier = 'pro'",
     "SELECT count(*) FROM users WHERE tier = 'elite'",
 )
-ONE_PASS = (
-    "SELECT count(*), count(*) FILTER (WHERE is_active),"
-    f" count(*) FILTER (WHERE created_at >= {_TODAY}),"
-    f" count(*) FILTER (WHERE created_at >= {_WEEK}),"
-    f" count(*) FILTER (WHERE created_at >= {_MONTH}),"
-    " count(*) FILTER (WHERE tier = 'starter'), count(*) FILTER (WHERE tier = 'pro'),"
-    " count(*) FILTER (WHERE tier = 'elite') FROM users",
+ONE_PASS = (  # the analytics statement before the user_counts rollup (one pass, FILTER)
+    """
+WITH bounds AS (
+    SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS today,
+           date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS week,
+           date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month
+)
+SELECT count(*)                                                          AS total_users,
+       count(*) FILTER (WHERE is_active)                                 AS active_users,
+       count(*) FILTER (WHERE created_at >= (SELECT today FROM bounds))  AS new_users_today,
+       count(*) FILTER (WHERE created_at >= (SELECT week FROM bounds))   AS new_users_this_week,
+       count(*) FILTER (WHERE created_at >= (SELECT month FROM bounds))  AS new_users_this_month,
+       count(*) FILTER (WHERE tier = 'starter')                          AS starter,
+       count(*) FILTER (WHERE tier = 'pro')                              AS pro,
+       count(*) FILTER (WHERE tier = 'elite')                            AS elite,
+       now()                                                             AS generated_at
+FROM users
+""",
 )
 REVENUE_QUERIES = (
     "SELECT coalesce(sum(amount_cents), 0) FROM payments",
