@@ -28,6 +28,9 @@ from alpine_api.db import migrate
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 JWT_SECRET = "bench-secret-" + "b" * 40
+# A rate limit no benchmark reaches (its cost is still paid); a 1 s window keeps the
+# sliding log small.
+UNLIMITED = "1000000000/1"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 

@@ -34,6 +34,7 @@ from alpine_api.resources import SQL_DIR
 from alpine_api.seed import SEED_PASSWORD
 from bench.harness import (
     JWT_SECRET,
+    UNLIMITED,
     Stack,
     WrkResult,
     admin_connection,
@@ -49,7 +50,6 @@ from bench.harness import (
 )
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
-UNLIMITED = "1000000000/1"
 
 
 class Scenario(NamedTuple):

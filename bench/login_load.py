@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from alpine_api.auth.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
+    UNLIMITED,
     admin_connection,
     machine,
     server,
@@ -30,7 +31,6 @@ from bench.harness import (
 )
 
 PASSWORD = "bench password 1"  # noqa: S105 - a throwaway benchmark account
-UNLIMITED = "1000000000/1"
 LOGINS = 20
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from alpine_api.auth.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
+    UNLIMITED,
     WrkResult,
     admin_connection,
     machine,
@@ -38,7 +39,6 @@ from bench.harness import (
 )
 from tests.cluster_support import ValkeyCluster
 
-UNLIMITED = "1000000000/1"
 PATCH_SCRIPT = """\
 wrk.method = "PATCH"
 wrk.body = '{"full_name": "Bench Writer"}'

@@ -20,6 +20,7 @@ from alpine_api.auth.tokens import TokenService
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 JWT_SECRET = "test-secret-" + "x" * 40
+UNLIMITED = "1000000/60"  # a rate limit the tests' own load never reaches
 DEFAULT_PASSWORD = "correct horse battery"
 # Cheap parameters: tests create many users; the service itself uses argon2's defaults.
 _test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

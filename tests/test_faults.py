@@ -19,10 +19,9 @@ import pytest
 
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
 from tests.load_mix import Answer, Ledger, LoadMix, verify
-from tests.support import insert_user, token_for
+from tests.support import UNLIMITED, insert_user, token_for
 
 USERS = 6
-UNLIMITED = "1000000/60"
 LOAD_ENV = {"ALPINE_RATE_LIMIT": UNLIMITED, "ALPINE_AUTH_RATE_LIMIT": UNLIMITED}
 
 

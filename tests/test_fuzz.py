@@ -20,10 +20,9 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support import token_for
+from tests.support import UNLIMITED, token_for
 
 EXAMPLES = int(os.environ.get("ALPINE_FUZZ_EXAMPLES", "10"))
-UNLIMITED = "1000000/60"
 # The fuzzing admin's id: far from the small ids and boundary values schemathesis tries,
 # so random PATCH /api/admin/users/{id} calls do not deactivate or demote the caller.
 ADMIN_ID = 987_654_321

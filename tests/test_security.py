@@ -34,10 +34,9 @@ from alpine_api.auth.current import admin_guard
 from alpine_api.config import load_settings
 from alpine_api.signals.schemas import SYMBOL_PATTERN
 from tests.conftest import settings_env
-from tests.support import DEFAULT_PASSWORD, JWT_SECRET, bearer, insert_user, token_for
+from tests.support import DEFAULT_PASSWORD, JWT_SECRET, UNLIMITED, bearer, insert_user, token_for
 
 Client = AsyncTestClient[Litestar]
-UNLIMITED = "1000000/60"
 
 # What no answer may contain, whatever was asked.
 FORBIDDEN = [
