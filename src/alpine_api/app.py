@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> Litestar:
         replica = await connect_replica(settings, queries)
         redis = create_redis(
             settings.redis_url,
-            timeout=settings.redis_timeout_seconds,
+            timeout=settings.redis_timeout_ms / 1000,
             cluster=settings.redis_cluster,
         )
         svc = app.state.services = Services.build(settings, db, redis, replica)

@@ -59,7 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     db_command_timeout_seconds: float = 5.0
     db_connect_timeout_seconds: float = 2.0
-    redis_timeout_seconds: float = 0.25
+    # Longest wait for one Redis call before the request falls back.
+    redis_timeout_ms: int = 250
     admin_email: str = "admin@example.com"
     admin_password: str = ""
     log_format: Literal["json", "text"] = "json"
@@ -154,6 +155,7 @@ def load_settings(
     int_fields = {
         "JWT_TTL_SECONDS": ("jwt_ttl_seconds", 60, 7 * 86400),
         "ADMIN_CACHE_TTL_SECONDS": ("admin_cache_ttl_seconds", 1, 86400),
+        "REDIS_TIMEOUT_MS": ("redis_timeout_ms", 10, 10_000),
         "DB_POOL_MIN": ("db_pool_min", 0, 1000),
         "DB_POOL_MAX": ("db_pool_max", 1, 1000),
         "PLAN_PRICE_STARTER_CENTS": ("plan_price_starter_cents", 1, 10_000_000),

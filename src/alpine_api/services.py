@@ -46,7 +46,7 @@ class Services:
     ) -> Services:
         scripts: ScriptClient = redis
         if not settings.redis_cluster:
-            scripts = LeanClient(settings.redis_url, timeout=settings.redis_timeout_seconds)
+            scripts = LeanClient(settings.redis_url, timeout=settings.redis_timeout_ms / 1000)
         return cls(
             settings=settings,
             db=db,
