@@ -162,3 +162,26 @@ async def test_hits_are_served_compressed_and_equal_to_the_computed_page(
     )
     assert plain.headers["x-cache"] == "HIT" and "content-encoding" not in plain.headers
     assert plain.json() == answers[0].json()
+
+
+async def test_tier_pages_never_cross_tiers(client: Client, db: asyncpg.Connection) -> None:
+    starter = bearer(await insert_user(db, "tier-s@example.com", tier="starter"))
+    pro = bearer(await insert_user(db, "tier-p@example.com", tier="pro"))
+    another_pro = bearer(await insert_user(db, "tier-p2@example.com", tier="pro"))
+    for tier in ("starter", "pro"):
+        await db.execute(
+            "INSERT INTO signals (symbol, direction, entry_price, target_price, stop_loss,"
+            " confidence, tier) VALUES ($1, 'long', 10, 12, 9, 0.9, $2)",
+            tier.upper(),
+            tier,
+        )
+    seen: dict[str, list[tuple[str, set[str]]]] = {"starter": [], "pro": [], "another": []}
+    for _ in range(3):  # later rounds are hits, some answered by the request gate
+        for name, headers in (("starter", starter), ("pro", pro), ("another", another_pro)):
+            response = await client.get("/api/signals/subscribed", headers=headers)
+            symbols = {item["symbol"] for item in response.json()["items"]}
+            seen[name].append((response.headers["x-cache"], symbols))
+    assert all(symbols == {"STARTER"} for _, symbols in seen["starter"])
+    assert all(symbols == {"STARTER", "PRO"} for _, symbols in seen["pro"] + seen["another"])
+    assert seen["pro"][0][0] == "MISS" and seen["another"][0][0] == "HIT"  # shared per tier
+    assert [cache for cache, _ in seen["starter"]] == ["MISS", "HIT", "HIT"]
