@@ -161,6 +161,19 @@ def stack(data_dir: Path | None = None) -> Iterator[Stack]:
         postgres.stop()
 
 
+def answers(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """Wait until `url` answers 200; False if `proc` exits or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 @contextmanager
 def server(st: Stack, workers: int = 2, **env: str) -> Iterator[str]:
     """`alpine-api serve --workers N` on a free port; yields its base URL."""
@@ -183,16 +196,8 @@ def server(st: Stack, workers: int = 2, **env: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((st.root / f"serve-{port}.log").read_text())
-            time.sleep(0.1)
+        if not answers(f"{url}/health", proc):
+            raise RuntimeError((st.root / f"serve-{port}.log").read_text())
         time.sleep(1.0)  # let every worker finish its start-up
         yield url
     finally:

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from alpine_api.embedded import free_port
@@ -31,6 +30,7 @@ from alpine_api.logging import configure_logging
 from bench.harness import (
     Stack,
     WrkResult,
+    answers,
     machine,
     median_of,
     stack,
@@ -50,16 +50,8 @@ def granian(st: Stack, target: str, workers: int = 2) -> Iterator[str]:
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start")
-            time.sleep(0.1)
+        if not answers(f"{url}/health/live", proc):
+            raise RuntimeError(f"{target} did not start")
         time.sleep(1.0)
         yield url
     finally:
