@@ -79,6 +79,19 @@ DB_POOL_IDLE = Gauge(
     "Idle connections in this worker's asyncpg pool.",
     multiprocess_mode="liveall",
 )
+DB_POOL_MAX = Gauge(
+    "db_pool_max_size",
+    "Most connections this worker's asyncpg pool may open (ALPINE_DB_POOL_MAX).",
+    multiprocess_mode="liveall",
+)
+# Set by every /health and /metrics request, so each scrape carries a fresh verdict;
+# across workers the most recent value wins.
+HEALTH_CHECK = Gauge(
+    "health_check_healthy",
+    "1 when the dependency answered the last health probe within its bound, else 0.",
+    ["check"],
+    multiprocess_mode="livemostrecent",
+)
 
 
 class BatchedHistogram:

@@ -13,7 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from alpine_api import metrics
 from alpine_api.redis.client import check_ready
-from alpine_api.services import services
+from alpine_api.services import Services, services
 
 CHECK_TIMEOUT_SECONDS = 1.0
 
@@ -45,9 +45,8 @@ async def _check(probe: Awaitable[Any]) -> CheckStatus:
     return "healthy"
 
 
-@get("/health", tags=["operations"], summary="Readiness: database and Redis, each bounded")
-async def health(request: Request) -> Response[Health]:  # type: ignore[type-arg]
-    svc = services(request)
+async def _probe(svc: Services) -> HealthChecks:
+    """Every dependency at once, each bounded; the verdicts also go to `health_check_healthy`."""
     replica = svc.reads.replica
     probes = [_check(svc.db.fetchval("health.ping")), _check(check_ready(svc.redis))]
     if replica is not None:
@@ -56,9 +55,18 @@ async def health(request: Request) -> Response[Health]:  # type: ignore[type-arg
     checks = HealthChecks(database=database, redis=redis)
     if replica_status:
         checks.replica = replica_status[0]
-    if database == "unhealthy":
+    for name, status in msgspec.structs.asdict(checks).items():
+        if status is not msgspec.UNSET:
+            metrics.HEALTH_CHECK.labels(check=name).set(status == "healthy")
+    return checks
+
+
+@get("/health", tags=["operations"], summary="Readiness: database and Redis, each bounded")
+async def health(request: Request) -> Response[Health]:  # type: ignore[type-arg]
+    checks = await _probe(services(request))
+    if checks.database == "unhealthy":
         status, code = "unhealthy", 503
-    elif redis == "healthy" and "unhealthy" not in replica_status:
+    elif checks.redis == "healthy" and checks.replica != "unhealthy":
         status, code = "healthy", 200
     else:
         status, code = "degraded", 200
@@ -87,6 +95,7 @@ async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: igno
                 detail="Metrics need the operator token", headers={"WWW-Authenticate": "Bearer"}
             )
     svc.db.record_pool_gauges()
+    await _probe(svc)
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 

@@ -21,7 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 from prometheus_client import Histogram
 
 from alpine_api.db.queries import Queries, Query
-from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_SIZE, DB_QUERY_DURATION
+from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATION
 
 # Errors that mean "the server is not there", not "the query is wrong".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -179,6 +179,7 @@ class Database(Executor):
     def record_pool_gauges(self) -> None:
         DB_POOL_SIZE.set(self.pool.get_size())
         DB_POOL_IDLE.set(self.pool.get_idle_size())
+        DB_POOL_MAX.set(self.pool.get_max_size())
 
     async def close(self) -> None:
         try:
