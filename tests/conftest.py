@@ -165,3 +165,12 @@ def private_postgres(servers: Servers) -> Iterator[tuple[EmbeddedPostgres, str]]
     finally:
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
+    """A Valkey of this test's own, so the test may stop or kill it."""
+    valkey = EmbeddedValkey(tmp_path / "valkey")
+    valkey.start()
+    yield valkey
+    valkey.stop()

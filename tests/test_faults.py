@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
 from tests.load_mix import Answer, Ledger, LoadMix, verify
@@ -23,14 +20,6 @@ from tests.support import UNLIMITED, insert_user, token_for
 
 USERS = 6
 LOAD_ENV = {"ALPINE_RATE_LIMIT": UNLIMITED, "ALPINE_AUTH_RATE_LIMIT": UNLIMITED}
-
-
-@pytest.fixture
-def private_valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
-    valkey = EmbeddedValkey(tmp_path / "valkey")
-    valkey.start()
-    yield valkey
-    valkey.stop()
 
 
 def crash(valkey: EmbeddedValkey) -> None:
