@@ -2,6 +2,8 @@
 -- Constraints keep bad data out even when a query is wrong; the API validates first
 -- and answers 400, these are the last line.
 -- depends:
+-- squawk-ignore-file require-lock-timeout -- creates the schema in an empty database: no
+-- other session holds a lock on these tables yet.
 
 CREATE TYPE tier AS ENUM ('starter', 'pro', 'elite');  -- declaration order = tier order
 
@@ -50,6 +52,7 @@ CREATE TABLE subscriptions (
     user_id            bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     tier               tier NOT NULL,
     status             text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'canceled')),
+    -- squawk-ignore prefer-bigint-over-int -- cents of one plan price: int reaches $21M
     price_cents        integer NOT NULL CHECK (price_cents >= 0),
     currency           text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
     started_at         timestamptz NOT NULL DEFAULT now(),
@@ -61,6 +64,7 @@ CREATE TABLE subscriptions (
 
 -- At most one active subscription per user: a constraint, so concurrent subscribe
 -- requests cannot both win. Built here, on an empty table, inside the transaction.
+-- squawk-ignore require-concurrent-index-creation -- the table is created above, in this transaction
 CREATE UNIQUE INDEX subscriptions_one_active_per_user
     ON subscriptions (user_id) WHERE status = 'active';
 
@@ -68,6 +72,7 @@ CREATE TABLE payments (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     subscription_id bigint NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    -- squawk-ignore prefer-bigint-over-int -- cents of one payment: int reaches $21M
     amount_cents    integer NOT NULL CHECK (amount_cents > 0),
     currency        text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
     created_at      timestamptz NOT NULL DEFAULT now()

@@ -5,6 +5,10 @@
 -- rebuilds it from users after a bulk load that bypassed triggers (alpine-api seed).
 -- depends: 0012_idx_subscription_user
 
+-- The triggers lock users against writes until this transaction ends: give up rather than
+-- queue behind a long transaction with every write to users queued behind us.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE user_counts (
     day       date    NOT NULL,
     tier      tier    NOT NULL,
