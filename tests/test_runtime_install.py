@@ -86,6 +86,19 @@ def test_dev_names_what_to_install_in_one_line(venv: Path, tmp_path: Path) -> No
     assert not (tmp_path / ".alpine").exists()  # stopped before touching anything
 
 
+def test_seed_names_what_to_install_when_rich_is_missing(venv: Path) -> None:
+    # Litestar depends on rich too, so the runtime install has it: hide it the way the
+    # import system marks a module as unavailable.
+    code = (
+        "import sys; sys.modules['rich'] = None; from alpine_api.cli import main;"
+        "main(['seed', '--users', '1', '--signals', '1'])"
+    )
+    result = run(str(venv / "bin" / "python"), "-c", code, env=clean_env())
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "seed needs rich" in result.stderr and "pip install 'alpine-api[dev]'" in result.stderr
+
+
 def test_migrate_list_runs_against_a_real_database(venv: Path, database_url: str) -> None:
     env = clean_env(ALPINE_DATABASE_URL=database_url)
     result = run(str(venv / "bin" / "alpine-api"), "migrate", "list", env=env)
