@@ -174,6 +174,8 @@ async def test_admin_user_lists_use_their_indexes(conn: asyncpg.Connection, mode
     assert_index_plan(plan, "idx_user_tier_active", max_sorted=3 * FETCH)
     plan = await explain(conn, "users.admin_list_by_active", False, *first, mode=mode)
     assert_index_plan(plan, "idx_user_tier_active", max_sorted=3 * FETCH)
+    plan = await explain(conn, "users.lock_active_admins", mode=mode)
+    assert_index_plan(plan, "idx_user_active_admin")
 
 
 async def test_active_subscription_lookup_uses_the_unique_index(conn: asyncpg.Connection) -> None:

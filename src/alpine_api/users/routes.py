@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Response, get, patch
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
@@ -18,10 +18,12 @@ from alpine_api.auth.current import (
 )
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
 from alpine_api.config import Tier
+from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import AnyRequest, Services, services
 from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, profile_from_row
 
+LAST_ADMIN = "This change would leave no active admin"
 # The handlers answer cached bytes; the document shows what those bytes are.
 PROFILE_RESPONSE = ResponseSpec(Profile, description="The profile")
 
@@ -65,12 +67,20 @@ async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> 
     guards=[admin_guard],
     tags=["admin"],
     summary="Activate, deactivate, promote or demote a user",
+    description="409 when the change would leave no active admin (the caller included).",
+    opt={ERRORS_OPT: (409,)},
 )
 async def admin_update_user(
     request: AnyRequest, user_id: RowId, data: JSONBody[AdminUserUpdate]
 ) -> CurrentUser:
     svc = services(request)
-    row = await svc.db.fetchrow("users.admin_update", user_id, data.is_active, data.is_admin)
+    async with svc.db.transaction() as tx:
+        # Locked until commit: a concurrent change of admins waits, then sees this one.
+        admins = {row["id"] for row in await tx.fetch("users.lock_active_admins")}
+        removes_admin = data.is_active is False or data.is_admin is False
+        if removes_admin and admins == {user_id}:
+            raise HTTPException(status_code=409, detail=LAST_ADMIN)
+        row = await tx.fetchrow("users.admin_update", user_id, data.is_active, data.is_admin)
     if row is None:
         raise NotFoundException(detail="No such user")
     await invalidate_user(svc, user_id)
