@@ -174,3 +174,20 @@ async def pages(client: Any, path: str, headers: dict[str, str]) -> list[list[in
         cursor = body["next_cursor"]
         if cursor is None:
             return result
+
+
+def require_tool(name: str) -> str:
+    """The path of an outside tool a test drives (chromium, prometheus, npx). Missing: the
+    test is skipped with the reason (`-ra` prints it), except in CI (`CI` set), where
+    `.ci/run` installs them all and a missing one is a failure."""
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (.ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -12,7 +12,7 @@ import os
 from bisect import bisect_left
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -141,12 +141,14 @@ REQUEST_DURATIONS = BatchedHistogram(REQUEST_DURATION)
 
 
 def render() -> tuple[bytes, str]:
-    """The exposition text for /metrics, summed over workers in multiprocess mode."""
+    """The exposition text for /metrics, summed over workers in multiprocess mode, and its
+    Content-Type: the text format 0.0.4 (what `generate_latest` writes, legacy names with
+    underscores), which Prometheus 2 and 3 both scrape without a fallback."""
     REQUEST_DURATIONS.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
+    return generate_latest(REGISTRY), CONTENT_TYPE_PLAIN_0_0_4

@@ -97,7 +97,9 @@ async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: igno
     svc.db.record_pool_gauges()
     await _probe(svc)
     body, content_type = metrics.render()
-    return Response(body, media_type=content_type)
+    # As a header, not `media_type`: Litestar appends its own charset to a text/ media
+    # type, and a parameter given twice makes strict parsers (Prometheus 3) refuse it.
+    return Response(body, headers={"Content-Type": content_type})
 
 
 route_handlers = [health, live, prometheus_metrics]
