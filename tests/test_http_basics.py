@@ -101,7 +101,7 @@ async def test_preflight_from_allowed_origin(client: Client) -> None:
     assert response.headers["access-control-allow-origin"] == ALLOWED
     assert response.headers["access-control-allow-credentials"] == "true"
     methods = {m.strip() for m in response.headers["access-control-allow-methods"].split(",")}
-    assert methods == {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+    assert methods == {"GET", "POST", "PATCH", "DELETE", "OPTIONS"}  # no route has PUT
     allowed = response.headers["access-control-allow-headers"].lower()
     for header in ("content-type", "authorization", "x-requested-with", "x-request-id"):
         assert header in allowed
@@ -118,11 +118,27 @@ async def test_preflight_from_unknown_origin_is_refused(client: Client) -> None:
 
 
 async def test_preflight_for_a_method_not_listed_is_refused(client: Client) -> None:
-    response = await client.options(
-        "/api/users/profile",
-        headers={"Origin": ALLOWED, "Access-Control-Request-Method": "TRACE"},
-    )
-    assert response.status_code == 400
+    for method in ("TRACE", "PUT"):
+        response = await client.options(
+            "/api/users/profile",
+            headers={"Origin": ALLOWED, "Access-Control-Request-Method": method},
+        )
+        assert response.status_code == 400, method
+
+
+async def test_plain_options_allows_every_method_of_the_path(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    """Each documented path answers OPTIONS with exactly its documented methods."""
+    admin = bearer(await insert_user(db, "admin@example.com", is_admin=True))
+    document = (await client.get("/schema/openapi.json")).json()
+    for path, item in document["paths"].items():
+        url = re.sub(r"\{[^}]*\}", "1", path)
+        response = await client.options(url, headers=admin)
+        assert response.status_code == 204, (path, response.text)
+        allowed = {m.strip() for m in response.headers["allow"].split(",")}
+        documented = {m.upper() for m in item if m in ("get", "post", "patch", "delete")}
+        assert allowed == documented | {"OPTIONS"}, path
     assert "access-control-allow-origin" not in response.headers
 
 

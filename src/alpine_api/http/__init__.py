@@ -12,6 +12,7 @@ from alpine_api.http.config import COMPRESSION, MAX_BODY_BYTES, cors_config
 from alpine_api.http.errors import EXCEPTION_HANDLERS, error_response
 from alpine_api.http.middleware import observe_requests
 from alpine_api.http.openapi import BEARER, document_errors, openapi_config
+from alpine_api.http.options import answer_full_allow
 
 __all__ = [
     "BEARER",
@@ -26,6 +27,8 @@ __all__ = [
 
 
 def install(app: Litestar) -> None:
-    """Finish a built app: error responses in its document, the request observer around it."""
+    """Finish a built app: error responses in its document, the request observer around
+    it, full `Allow` answers to OPTIONS."""
     document_errors(app)
     observe_requests(app)
+    answer_full_allow(app)

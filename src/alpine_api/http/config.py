@@ -10,7 +10,7 @@ from alpine_api.config import Settings
 # Bodies are streamed and counted; a larger one is refused with 413 as soon as it passes this.
 MAX_BODY_BYTES = 1024 * 1024
 
-CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS_METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"]  # those the routes have
 CORS_ALLOW_HEADERS = ["Content-Type", "Authorization", "X-Requested-With", "X-Request-ID"]
 CORS_EXPOSE_HEADERS = [
     "X-RateLimit-Limit",
