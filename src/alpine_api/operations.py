@@ -12,6 +12,7 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotAuthorizedException
 
 from alpine_api import metrics
+from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.redis.client import check_ready
 from alpine_api.services import Services, services
 
@@ -83,7 +84,9 @@ async def live() -> Liveness:
     "/metrics",
     tags=["operations"],
     summary="Prometheus metrics, summed over workers",
+    description="Needs `Authorization: Bearer <ALPINE_METRICS_TOKEN>` when that is set.",
     media_type="text/plain",
+    opt={ERRORS_OPT: (401,)},
 )
 async def prometheus_metrics(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     svc = services(request)

@@ -30,6 +30,7 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 64
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"  # base64url without padding, as encode_cursor writes
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_ID = 2**63 - 1
 # Sorts after every real timestamp in PostgreSQL ('infinity' is bound as datetime.max).
@@ -114,7 +115,12 @@ def page_request(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        QueryParameter(description="next_cursor of the previous page; omit for the first page"),
+        QueryParameter(
+            description="next_cursor of the previous page; omit for the first page",
+            min_length=1,  # `cursor=` is no cursor (400): omit it instead
+            max_length=MAX_CURSOR_LENGTH,
+            pattern=CURSOR_PATTERN,
+        ),
     ] = None,
 ) -> PageRequest:
     """Dependency: `limit` (out of range: 400 naming it) and `cursor` of a list request."""

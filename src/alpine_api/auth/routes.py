@@ -85,7 +85,7 @@ async def logout(request: AnyRequest) -> None:
     "/api/auth/me",
     tags=["auth"],
     summary="The authenticated user (cached 300 s)",
-    responses={200: ResponseSpec(CurrentUser, description="The user")},
+    responses={200: ResponseSpec(CurrentUser, description="The user", generate_examples=False)},
 )
 async def me(request: AnyRequest) -> Response[bytes]:
     user = await current_user(request)

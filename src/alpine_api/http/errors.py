@@ -10,6 +10,7 @@ the log record) and answered with a generic 500: no stack trace, SQL or path in 
 from __future__ import annotations
 
 import logging
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -35,8 +36,31 @@ def error_response(
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail}
     if extra:
-        body["extra"] = extra
+        body["extra"] = error_details(extra)
     return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
+
+
+_DETAIL_FIELDS = ("message", "key", "source")
+
+
+def _text(value: Any) -> str:
+    return str(value.value if isinstance(value, Enum) else value)  # ParamType.QUERY: "query"
+
+
+def error_details(extra: Any) -> list[dict[str, str]]:
+    """`extra` in the documented shape (`ErrorDetail` items: message, key?, source?).
+    Litestar's validation errors already are such items; any other shape an exception may
+    carry (a mapping, a string) is turned into them, so clients decode one type."""
+    if isinstance(extra, dict):
+        return [{"key": str(key), "message": str(value)} for key, value in extra.items()]
+    items = extra if isinstance(extra, list) else [extra]
+    details = []
+    for item in items:
+        if isinstance(item, dict) and "message" in item:
+            details.append({f: _text(item[f]) for f in _DETAIL_FIELDS if item.get(f) is not None})
+        else:
+            details.append({"message": str(item)})
+    return details
 
 
 def _route(request: Request[Any, Any, Any]) -> str:

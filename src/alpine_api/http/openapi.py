@@ -14,6 +14,8 @@ Request body schemas get `additionalProperties: false` (unknown fields are a 400
 
 from __future__ import annotations
 
+import dataclasses
+
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -38,6 +40,7 @@ BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 # Handler `opt` key listing error statuses of its own: `opt={ERRORS_OPT: (409,)}`.
 ERRORS_OPT = "errors"
+_NULL = OpenAPIType.NULL
 # Open to anyone (API.md, "who"); every other /api/* operation needs an access token.
 PUBLIC_OPERATIONS = frozenset(
     {
@@ -47,18 +50,40 @@ PUBLIC_OPERATIONS = frozenset(
     }
 )
 
+ERROR_DETAIL_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["message"],
+    properties={
+        "message": Schema(type=OpenAPIType.STRING, description="What is wrong"),
+        "key": Schema(type=OpenAPIType.STRING, description="The field or parameter"),
+        "source": Schema(
+            type=OpenAPIType.STRING,
+            enum=["body", "query", "path", "header", "cookie"],
+            description="Where the field was",
+        ),
+    },
+    description="One problem with the request",
+)
 ERROR_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
     required=["status_code", "detail"],
     properties={
-        "status_code": Schema(type=OpenAPIType.INTEGER),
+        "status_code": Schema(type=OpenAPIType.INTEGER, minimum=400, maximum=599),
         "detail": Schema(type=OpenAPIType.STRING),
         "extra": Schema(
-            description="Details, such as the fields that failed validation",
-            one_of=[Schema(type=OpenAPIType.OBJECT), Schema(type=OpenAPIType.ARRAY)],
+            type=OpenAPIType.ARRAY,
+            items=Reference("#/components/schemas/ErrorDetail"),
+            description="The fields that failed validation, when there are any",
         ),
     },
     description="Every 4xx/5xx response",
+    examples=[
+        {
+            "status_code": 400,
+            "detail": "Validation failed for GET /api/signals/subscribed?limit=0",
+            "extra": [{"message": "Expected `int` >= 1", "key": "limit", "source": "query"}],
+        }
+    ],
 )
 
 _ERRORS = {
@@ -131,10 +156,51 @@ def _close_body(document: OpenAPI, operation: Operation) -> None:
         schema.additional_properties = False
 
 
+def _collapse(schema: Schema, *, drop_null: bool) -> None:
+    """A `oneOf` of one schema (msgspec's `X | UNSET` fields) is that schema, merged with
+    the constraints Litestar put beside the `oneOf`. With `drop_null` (parameters: given
+    or absent, never null), `X | None` is documented as X."""
+    if schema.one_of:
+        rest = [
+            s
+            for s in schema.one_of
+            if not (drop_null and isinstance(s, Schema) and s.type == _NULL)
+        ]
+        if len(rest) == 1 and isinstance(rest[0], Schema):
+            for item in dataclasses.fields(rest[0]):
+                if getattr(schema, item.name) is None:
+                    setattr(schema, item.name, getattr(rest[0], item.name))
+            schema.one_of = None
+    if drop_null and isinstance(schema.type, list) and _NULL in schema.type:
+        types = [t for t in schema.type if t != _NULL]
+        schema.type = types[0] if len(types) == 1 else types
+        if schema.enum:
+            schema.enum = [value for value in schema.enum if value is not None]
+
+
+def _tidy_parameters(operation: Operation) -> None:
+    """Parameters as clients should read them: not nullable, and integer bounds as JSON
+    integers (Litestar writes floats, `4.611686018427388e+18`, read as doubles)."""
+    for parameter in operation.parameters or ():
+        schema = getattr(parameter, "schema", None)
+        if not isinstance(schema, Schema):
+            continue
+        _collapse(schema, drop_null=True)
+        if schema.type == OpenAPIType.INTEGER:
+            for bound in ("minimum", "maximum"):
+                if isinstance(value := getattr(schema, bound), float):
+                    setattr(schema, bound, int(value))
+
+
 def document_errors(app: Litestar) -> None:
     """Add the error schema and each operation's error responses to the app's document."""
     document = app.openapi_schema
     document.components.schemas["Error"] = ERROR_SCHEMA
+    document.components.schemas["ErrorDetail"] = ERROR_DETAIL_SCHEMA
+    for component in document.components.schemas.values():
+        for field in (component.properties or {}).values():
+            if isinstance(field, Schema):
+                _collapse(field, drop_null=False)
     for route in app.routes:
         if (
             not isinstance(route, HTTPRoute)
@@ -152,12 +218,16 @@ def document_errors(app: Litestar) -> None:
                 path = route.path_format
                 if path.startswith("/api/") and (method, path) not in PUBLIC_OPERATIONS:
                     operation.security = operation.security or BEARER
+                else:
+                    operation.security = []  # public: no token needed
                 _close_body(document, operation)
+                _tidy_parameters(operation)
                 responses = operation.responses if operation.responses is not None else {}
                 if isinstance(no_content := responses.get("204"), OpenAPIResponse):
                     no_content.content = None
                 declared = tuple(handler.opt.get(ERRORS_OPT, ()))
                 for code in _codes(path, operation, guarded, declared):
-                    if code not in responses:
+                    # Litestar's own 400 has an untyped `extra`: ours replaces it.
+                    if code not in responses or code == "400":
                         responses[code] = _error_response(_ERRORS[code])
                 operation.responses = responses

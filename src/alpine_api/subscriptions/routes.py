@@ -71,7 +71,7 @@ async def list_plans(request: Request[Any, Any, Any]) -> list[Plan]:
     return plans_of(services(request).settings)
 
 
-@get("/me", summary="The caller's active subscription")
+@get("/me", summary="The caller's active subscription", opt={ERRORS_OPT: (404,)})
 async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
     user = await current_user(request)
     row = await services(request).db.fetchrow("subscriptions.get_active", user.id)
@@ -121,7 +121,12 @@ async def subscribe(
     return Subscription(**row)
 
 
-@delete("/me", status_code=204, summary="Cancel the active subscription (back to starter)")
+@delete(
+    "/me",
+    status_code=204,
+    summary="Cancel the active subscription (back to starter)",
+    opt={ERRORS_OPT: (404,)},
+)
 async def cancel(request: Request[Any, Any, Any]) -> Response[None]:
     user = await current_user(request)
     svc = services(request)

@@ -25,7 +25,7 @@ from alpine_api.users.schemas import AdminUserUpdate, Profile, ProfileUpdate, pr
 
 LAST_ADMIN = "This change would leave no active admin"
 # The handlers answer cached bytes; the document shows what those bytes are.
-PROFILE_RESPONSE = ResponseSpec(Profile, description="The profile")
+PROFILE_RESPONSE = ResponseSpec(Profile, description="The profile", generate_examples=False)
 
 
 async def _profile(svc: Services, user_id: int) -> Profile:
