@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> Litestar:
             notification_routes.router,
             subscription_routes.router,
             admin_routes.router,
+            http.docs_assets(),
         ],
         middleware=[request_gate],
         lifespan=[lifespan],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from alpine_api.http.config import COMPRESSION, MAX_BODY_BYTES, cors_config
+from alpine_api.http.docs import docs_assets
 from alpine_api.http.errors import EXCEPTION_HANDLERS, error_response
 from alpine_api.http.middleware import observe_requests
 from alpine_api.http.openapi import BEARER, document_errors, openapi_config
@@ -20,6 +21,7 @@ __all__ = [
     "EXCEPTION_HANDLERS",
     "MAX_BODY_BYTES",
     "cors_config",
+    "docs_assets",
     "error_response",
     "install",
     "openapi_config",

@@ -19,7 +19,6 @@ import dataclasses
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -35,6 +34,7 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 from alpine_api.auth.current import admin_guard
+from alpine_api.http.docs import docs_plugin
 
 BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
@@ -105,7 +105,7 @@ def openapi_config() -> OpenAPIConfig:
         title="alpine-api",
         version="0.1.0",
         description="Trading signals for starter, pro and elite subscribers.",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[docs_plugin()],
         components=Components(
             security_schemes={
                 BEARER_SCHEME: SecurityScheme(
