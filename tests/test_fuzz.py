@@ -33,8 +33,9 @@ EXCLUDED_CHECKS = {
     # Cursors are opaque: a string the schema allows is still not a cursor (400), and
     # random ids are 404; "valid per schema" cannot mean "accepted" for them.
     "positive_data_acceptance": "opaque cursors",
-    # Litestar converts request bodies leniently: 0/1 are taken for false/true.
-    "negative_data_rejection": "lenient booleans",
+    # Litestar converts leniently: 0/1 in a body are taken for false/true, and `null` in
+    # an optional query parameter (`?tier=null`) for an absent one.
+    "negative_data_rejection": "lenient conversion",
     # GET /api/signals/{id} is the subscriber's view (active, at or below the caller's
     # tier): a signal an admin just created above their own tier is, rightly, a 404.
     "ensure_resource_availability": "tier-scoped reads",
