@@ -191,3 +191,10 @@ async def test_cursor_and_ids_mean_what_the_document_says(
         if status == 400:
             (detail,) = response.json()["extra"]
             assert detail["key"] == "signal_id" and detail["source"] == "path", detail
+
+
+def test_operation_ids_are_the_handler_names(document: dict[str, Any]) -> None:
+    """Generated clients name their functions after operationIds: short, unique ones."""
+    ids = [operation["operationId"] for _, operation in operations(document).values()]
+    assert len(ids) == len(set(ids)), ids
+    assert {"login", "register", "list_subscribed", "admin_update_user"} <= set(ids)

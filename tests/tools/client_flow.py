@@ -10,25 +10,10 @@ import json
 import sys
 
 from alpine_api_client import AuthenticatedClient, Client
-from alpine_api_client.api.auth import (
-    api_auth_login_login as login,
-)
-from alpine_api_client.api.auth import (
-    api_auth_logout_logout as logout,
-)
-from alpine_api_client.api.auth import (
-    api_auth_me_me as me,
-)
-from alpine_api_client.api.auth import (
-    api_auth_register_register as register,
-)
-from alpine_api_client.api.notifications import (
-    api_notifications_list_notifications as notifications,
-)
-from alpine_api_client.api.signals import (
-    api_signals_subscribed_list_subscribed as subscribed,
-)
-from alpine_api_client.api.subscriptions import api_subscriptions_subscribe as subscribe
+from alpine_api_client.api.auth import login, logout, me, register
+from alpine_api_client.api.notifications import list_notifications
+from alpine_api_client.api.signals import list_subscribed
+from alpine_api_client.api.subscriptions import subscribe
 from alpine_api_client.models import (
     LoginRequest,
     RegisterRequest,
@@ -56,11 +41,11 @@ def main() -> None:
     token = login.sync(client=anonymous, body=LoginRequest(email=email, password=password))
     results["login"] = typed(token)
     user = AuthenticatedClient(base_url=url, token=token.access_token)  # type: ignore[union-attr]
-    results["subscribed"] = typed(subscribed.sync(client=user, limit=10))
+    results["subscribed"] = typed(list_subscribed.sync(client=user, limit=10))
     pro = SubscribeRequest(tier=SubscribeRequestTier.PRO)
     results["subscribe"] = typed(subscribe.sync(client=user, body=pro))
     results["subscribe_again"] = typed(subscribe.sync(client=user, body=pro))
-    results["notifications"] = typed(notifications.sync(client=user, limit=10))
+    results["notifications"] = typed(list_notifications.sync(client=user, limit=10))
     results["logout"] = logout.sync_detailed(client=user).status_code.value
     results["me_after_logout"] = typed(me.sync(client=user))
     print(json.dumps(results))

@@ -15,6 +15,7 @@ Request body schemas get `additionalProperties: false` (unknown fields are a 400
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
@@ -32,6 +33,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.routes import HTTPRoute
+from litestar.types import Method
 
 from alpine_api.auth.current import admin_guard
 from alpine_api.http.docs import docs_plugin
@@ -100,8 +102,15 @@ _ERRORS = {
 }
 
 
+def _operation_id(handler: HTTPRouteHandler, method: Method, path: list[Any]) -> str:
+    """The handler's function name (`login`, `list_subscribed`), which generated clients
+    name their functions after; unique across the API (the linter checks it)."""
+    return handler.handler_name
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
+        operation_id_creator=_operation_id,
         title="alpine-api",
         version="0.1.0",
         description="Trading signals for starter, pro and elite subscribers.",
