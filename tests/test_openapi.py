@@ -8,8 +8,10 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import Litestar
+from litestar.enums import ParamType
 from litestar.testing import AsyncTestClient
 
+from alpine_api.http.errors import error_details
 from alpine_api.pagination import MAX_ROW_ID
 from tests.support import bearer, insert_user
 
@@ -198,3 +200,14 @@ def test_operation_ids_are_the_handler_names(document: dict[str, Any]) -> None:
     ids = [operation["operationId"] for _, operation in operations(document).values()]
     assert len(ids) == len(set(ids)), ids
     assert {"login", "register", "list_subscribed", "admin_update_user"} <= set(ids)
+
+
+def test_error_extra_always_has_the_documented_shape() -> None:
+    """Whatever an exception carries as `extra`, the body's `extra` is ErrorDetail items."""
+    litestar_item = {"message": "Expected `int`", "key": "limit", "source": ParamType.QUERY}
+    assert error_details([litestar_item]) == [
+        {"message": "Expected `int`", "key": "limit", "source": "query"}
+    ]
+    assert error_details({"limit": "too big"}) == [{"key": "limit", "message": "too big"}]
+    assert error_details("bad") == [{"message": "bad"}]
+    assert error_details([{"key": "x"}]) == [{"message": "{'key': 'x'}"}]
