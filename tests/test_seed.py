@@ -32,14 +32,25 @@ async def test_seed_loads_consistent_data(database_url: str, db: asyncpg.Connect
     assert await db.fetchval("SELECT count(*) FROM subscriptions") == counts.subscriptions > 0
     assert await db.fetchval("SELECT count(*) FROM payments") == counts.payments
     assert counts.payments >= counts.subscriptions
-    # A signal notification only reaches a user whose tier may see the signal.
-    invisible = await db.fetchval(
-        "SELECT count(*) FROM notifications n JOIN signals s ON s.id = n.signal_id"
-        " JOIN users u ON u.id = n.user_id WHERE s.tier > u.tier"
+    # Signal notifications are derived: one item per signal, in each tier channel that
+    # may see it, with one id that no personal notification has.
+    below = await db.fetchval(
+        "SELECT count(*) FROM signal_notifications n JOIN signals s ON s.id = n.signal_id"
+        " WHERE n.audience < s.tier"
     )
-    assert invisible == 0
+    assert below == 0
+    items = await db.fetchrow(
+        "SELECT count(DISTINCT signal_id) AS signals, count(DISTINCT (signal_id, id)) AS ids,"
+        " count(*) AS rows FROM signal_notifications"
+    )
+    channels = await db.fetchval("SELECT sum(cardinality(enum_range(tier, NULL))) FROM signals")
+    assert (items["signals"], items["ids"], items["rows"]) == (1500, 1500, channels)
+    shared = await db.fetchval(
+        "SELECT count(*) FROM signal_notifications s JOIN notifications n ON n.id = s.id"
+    )
+    assert shared == 0
     kinds = dict(await db.fetch("SELECT kind, count(*) FROM notifications GROUP BY 1"))
-    assert kinds["signal"] > kinds["billing"] > 0
+    assert kinds["billing"] > kinds["system"] > 0 and "signal" not in kinds
     span = await db.fetchval("SELECT max(created_at) - min(created_at) FROM signals")
     assert span.days > 90  # spread over months
     # Every index the migrations define is there and valid after the load.

@@ -1,5 +1,5 @@
 """Signals: the subscriber feed (tier visibility, filters, keyset pages), one signal, and the
-admin list / create (with the notification fan-out) / patch."""
+admin list / create (with its notification) / patch."""
 
 from __future__ import annotations
 
@@ -157,38 +157,46 @@ async def test_admin_routes_need_an_admin(client: Client, db: asyncpg.Connection
     assert await db.fetchval("SELECT is_active FROM signals") is True
 
 
-async def test_create_fans_out_to_eligible_active_users(
+async def test_create_writes_one_row_per_tier_channel_and_reaches_eligible_feeds(
     client: Client, db: asyncpg.Connection
 ) -> None:
     admin_id = await insert_user(db, "admin@example.com", is_admin=True, tier="starter")
-    eligible = {
+    eligible = [
         await insert_user(db, "p1@example.com", tier="pro"),
-        await insert_user(db, "p2@example.com", tier="pro"),
         await insert_user(db, "e1@example.com", tier="elite"),
-    }
-    await insert_user(db, "s1@example.com", tier="starter")
-    await insert_user(db, "p3@example.com", tier="pro", is_active=False)
-    await insert_user(db, "e2@example.com", tier="elite", is_active=False)
+    ]
+    starter = await insert_user(db, "s1@example.com", tier="starter")
 
     response = await client.post("/api/signals", json=NEW_SIGNAL, headers=bearer(admin_id))
     assert response.status_code == 201, response.text
     signal = response.json()
     assert signal["symbol"] == "BTC/USD" and signal["tier"] == "pro" and signal["is_active"]
     assert signal["note"] == "Breakout" and signal["entry_price"] == 64000.5
-    rows = await db.fetch("SELECT user_id, kind, signal_id, is_read, title FROM notifications")
-    assert {r["user_id"] for r in rows} == eligible and len(rows) == len(eligible)
-    assert all(r["kind"] == "signal" and r["signal_id"] == signal["id"] for r in rows)
-    assert all(not r["is_read"] and "BTC/USD" in r["title"] for r in rows)
     assert await db.fetchval("SELECT created_by FROM signals") == admin_id
+    # No row per user: one per tier channel that may see it (pro and elite), one id.
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 0
+    rows = await db.fetch("SELECT audience::text, id, signal_id FROM signal_notifications")
+    assert sorted(r["audience"] for r in rows) == ["elite", "pro"]
+    assert len({r["id"] for r in rows}) == 1 and {r["signal_id"] for r in rows} == {signal["id"]}
 
-    # A starter signal reaches every active user, the admin included.
+    for user_id in eligible:
+        items = (await client.get("/api/notifications", headers=bearer(user_id))).json()["items"]
+        assert [(i["kind"], i["signal_id"], i["is_read"]) for i in items] == [
+            ("signal", signal["id"], False)
+        ]
+        assert "BTC/USD" in items[0]["title"]
+    mine = await client.get("/api/notifications", headers=bearer(starter))
+    assert mine.json()["items"] == []
+
+    # A starter signal: three channel rows, still none per user.
     starter_signal = {**NEW_SIGNAL, "tier": "starter", "symbol": "ETH/USD"}
     response = await client.post("/api/signals", json=starter_signal, headers=bearer(admin_id))
     assert response.status_code == 201
     count = await db.fetchval(
-        "SELECT count(*) FROM notifications WHERE signal_id = $1", response.json()["id"]
+        "SELECT count(*) FROM signal_notifications WHERE signal_id = $1", response.json()["id"]
     )
-    assert count == await db.fetchval("SELECT count(*) FROM users WHERE is_active") == 5
+    assert count == 3
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 0
 
 
 async def test_new_signal_shows_on_the_very_next_read(
@@ -231,7 +239,7 @@ async def test_create_rejects_bad_input_and_changes_nothing(
         assert response.status_code == 400, (field, response.text)
         assert field in response.text, (field, response.text)
     assert await db.fetchval("SELECT count(*) FROM signals") == 0
-    assert await db.fetchval("SELECT count(*) FROM notifications") == 0
+    assert await db.fetchval("SELECT count(*) FROM signal_notifications") == 0
 
 
 async def test_patch_changes_only_given_fields(client: Client, db: asyncpg.Connection) -> None:

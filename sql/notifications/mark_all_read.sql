@@ -1,8 +1,9 @@
--- Serves POST /api/notifications/read-all: marks every unread notification of the user.
--- Relies on idx_notif_user_read_created (partial WHERE NOT is_read): visits only the
--- user's unread rows.
+-- Serves POST /api/notifications/read-all: moves the user's read-all watermark to now, so
+-- everything created until now reads as read, own rows and signal items alike: one row
+-- written (primary key upsert) whatever the number of notifications. The watermark
+-- never moves back.
 -- $1 user id
-UPDATE notifications
-SET is_read = true
-WHERE user_id = $1
-  AND NOT is_read
+INSERT INTO notification_read_state (user_id, read_through)
+VALUES ($1, now())
+ON CONFLICT (user_id) DO UPDATE
+SET read_through = greatest(notification_read_state.read_through, excluded.read_through)

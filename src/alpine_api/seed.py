@@ -11,9 +11,10 @@ there already:
   55% long, confidence skewed high (sqrt of a uniform: 28% at 0.85 or more), tiers
   60/30/10%, older ones more often
   inactive;
-- notifications: 90% `signal` notifications of a signal to a user whose tier may see it
-  (a few seconds after the signal), the rest `billing` and `system`; older ones more
-  often read.
+- each signal's notification, once per tier channel that may see it (as publishing
+  writes it: users' feeds derive signal notifications when read);
+- personal notifications: 70% `billing`, 30% `system`, to active users over the past
+  180 days, 70% of them read.
 
 Rows are generated in chunks in a worker thread while the previous chunk is copied, so
 Python and PostgreSQL work at the same time. Ids come from the tables' identity columns;
@@ -28,11 +29,10 @@ import contextlib
 import itertools
 import random
 import secrets
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -44,8 +44,6 @@ from alpine_api.resources import SQL_DIR
 
 SEED_PASSWORD = "alpine-demo-password"  # noqa: S105 - documented password of seeded users
 CHUNK_ROWS = 50_000
-NOTIFY_DELAY = timedelta(seconds=5)  # a signal's notifications follow it
-READ_WITHIN = timedelta(days=30)
 BULK_MIN_ROWS = 100_000  # smaller loads keep the indexes in place
 DAY = 86_400.0
 
@@ -143,24 +141,6 @@ class SeedCounts:
     payments: int = 0
     signals: int = 0
     notifications: int = 0
-
-
-class _SignalRef(NamedTuple):
-    """A loaded signal as its notifications need it."""
-
-    id: int
-    notified_at: datetime
-    read_chance: float
-    title: str
-    body: str
-
-
-@dataclass
-class _Loaded:
-    """What later tables need to know about the rows just loaded."""
-
-    users_at_or_above: dict[str, list[int]] = field(default_factory=dict)
-    signals_by_tier: dict[str, list[_SignalRef]] = field(default_factory=dict)
 
 
 Make = Callable[[int, int], list[Row]]  # (first row number, count) -> rows
@@ -269,38 +249,31 @@ def _signal_maker(now: datetime, rng: random.Random) -> Make:
     return make
 
 
-def _signal_text(symbol: str, direction: str) -> tuple[str, str]:
-    return (
-        f"New {direction} signal: {symbol}",
-        f"A {direction} signal on {symbol} is in your feed.",
-    )
+# The signal items of the signals just loaded, as sql/signals/publish_notification.sql
+# writes one at publishing: one id per signal, one row per tier channel that may see it.
+PUBLISH_LOADED_SIGNALS = """
+WITH item AS (
+    SELECT id AS signal_id, tier, created_at, nextval('notifications_id_seq') AS id,
+           'New ' || direction || ' signal: ' || symbol AS title,
+           'A ' || direction || ' signal on ' || symbol || ' is in your feed.' AS body
+    FROM signals
+    WHERE id > $1
+)
+INSERT INTO signal_notifications (audience, id, signal_id, title, body, created_at)
+SELECT audience, item.id, item.signal_id, item.title, item.body, item.created_at
+FROM item
+CROSS JOIN LATERAL unnest(enum_range(item.tier, NULL)) AS audience
+"""
 
 
-def _notification_maker(now: datetime, rng: random.Random, loaded: _Loaded) -> Make:
-    """Rows of one chunk, drawn in bulk per kind and tier (C-level loops, not per row)."""
-    signal_tiers = [t for t in TIERS if loaded.signals_by_tier.get(t)]
-    tier_weights = _cumulative([len(loaded.signals_by_tier[t]) for t in signal_tiers])
-    everyone = loaded.users_at_or_above["starter"]
+def _notification_maker(now: datetime, rng: random.Random, users: list[int]) -> Make:
+    """Rows of one chunk, drawn in bulk per kind (C-level loops, not per row)."""
 
-    def signal_rows(tier: str, n: int) -> list[Row]:
-        picked = rng.choices(loaded.signals_by_tier[tier], k=n)
-        return list(
-            zip(
-                rng.choices(loaded.users_at_or_above[tier] or everyone, k=n),
-                itertools.repeat("signal"),
-                [s.title for s in picked],
-                [s.body for s in picked],
-                [s.id for s in picked],
-                [r < s.read_chance for r, s in zip(_randoms(rng, n), picked, strict=True)],
-                [s.notified_at for s in picked],
-            )
-        )
-
-    def other_rows(kind: str, n: int) -> list[Row]:
+    def rows(kind: str, n: int) -> list[Row]:
         messages = rng.choices(SYSTEM_MESSAGES if kind == "system" else BILLING_MESSAGES, k=n)
         return list(
             zip(
-                rng.choices(everyone, k=n),
+                rng.choices(users, k=n),
                 itertools.repeat(kind),
                 [title for title, _ in messages],
                 [body for _, body in messages],
@@ -311,18 +284,8 @@ def _notification_maker(now: datetime, rng: random.Random, loaded: _Loaded) -> M
         )
 
     def make(_start: int, n: int) -> list[Row]:
-        kinds = Counter(
-            rng.choices(("signal", "billing", "system"), cum_weights=(90, 97, 100), k=n)
-        )
-        if not signal_tiers:
-            kinds["billing"] += kinds.pop("signal", 0)
-        rows: list[Row] = []
-        per_tier = Counter(rng.choices(signal_tiers, cum_weights=tier_weights, k=kinds["signal"]))
-        for tier, count in per_tier.items():
-            rows += signal_rows(tier, count)
-        rows += other_rows("billing", kinds["billing"])
-        rows += other_rows("system", kinds["system"])
-        return rows
+        billing = sum(r < 0.7 for r in _randoms(rng, n))
+        return rows("billing", billing) + rows("system", n - billing)
 
     return make
 
@@ -437,32 +400,17 @@ async def _load_subscriptions(
 
 async def _load_signals(
     conn: asyncpg.Connection, count: int, now: datetime, rng: random.Random, report: Report
-) -> dict[str, list[_SignalRef]]:
+) -> None:
     before = await _max_id(conn, "signals")
     await _copy(conn, "signals", SIGNAL_COLUMNS, _chunks(count, _signal_maker(now, rng)), report)
-    by_tier: dict[str, list[_SignalRef]] = {t: [] for t in TIERS}
-    texts: dict[tuple[str, str], tuple[str, str]] = {}
-    rows = await conn.fetch(
-        "SELECT id, tier::text, created_at, symbol, direction FROM signals WHERE id > $1", before
-    )
-    for signal_id, tier, created, symbol, direction in rows:
-        text = texts.get((symbol, direction))
-        if text is None:
-            text = texts[(symbol, direction)] = _signal_text(symbol, direction)
-        notified = created + NOTIFY_DELAY
-        read_chance = min(0.95, (now - notified) / READ_WITHIN)  # older: more often read
-        by_tier[tier].append(_SignalRef(signal_id, notified, read_chance, *text))
-    return by_tier
+    await conn.execute(PUBLISH_LOADED_SIGNALS, before)
 
 
-async def _active_users_by_tier(
-    conn: asyncpg.Connection, new_users: list[asyncpg.Record]
-) -> dict[str, list[int]]:
-    """Active users per tier: the ones just loaded, else those already there."""
-    ids: dict[str, list[int]] = {t: [u["id"] for u in new_users if u["tier"] == t] for t in TIERS}
-    if not any(ids.values()):
-        rows = await conn.fetch("SELECT id, tier::text AS tier FROM users WHERE is_active")
-        ids = {t: [r["id"] for r in rows if r["tier"] == t] for t in TIERS}
+async def _active_users(conn: asyncpg.Connection, new_users: list[asyncpg.Record]) -> list[int]:
+    """Active users: the ones just loaded, else those already there."""
+    ids = [u["id"] for u in new_users]
+    if not ids:
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM users WHERE is_active")]
     return ids
 
 
@@ -480,15 +428,12 @@ async def _load_all(
     counts.subscriptions, counts.payments = await _load_subscriptions(
         conn, list(user_rows), now, rng, report
     )
-    loaded = _Loaded(signals_by_tier=await _load_signals(conn, signals, now, rng, report))
+    await _load_signals(conn, signals, now, rng, report)
     counts.signals = signals
     if not notifications:
         return
-    ids = await _active_users_by_tier(conn, list(user_rows))
-    for rank, tier in enumerate(TIERS):
-        loaded.users_at_or_above[tier] = [i for t in TIERS[rank:] for i in ids[t]]
-    if loaded.users_at_or_above["starter"]:
-        maker = _notification_maker(now, rng, loaded)
+    if active := await _active_users(conn, list(user_rows)):
+        maker = _notification_maker(now, rng, active)
         counts.notifications = await _copy(
             conn, "notifications", NOTIFICATION_COLUMNS, _chunks(notifications, maker), report
         )
@@ -527,6 +472,7 @@ async def seed(
                 "subscriptions": users // 3,
                 "payments": users,
                 "signals": signals,
+                "signal_notifications": signals,
                 "notifications": notifications,
             }
             async with _indexes_rebuilt_after(conn, incoming) as dropped:
@@ -538,6 +484,8 @@ async def seed(
             await conn.execute(
                 "ANALYZE users, user_counts, subscriptions, payments, signals, notifications"
             )
+            # The unread count reads signal items index-only: that needs the visibility map.
+            await conn.execute("VACUUM (ANALYZE) signal_notifications")
         finally:
             await conn.close()
     return counts

@@ -1,8 +1,8 @@
 """Signals: the subscriber feed, one signal, and the admin list / create / patch.
 
 A subscriber sees active signals whose tier is at or below their own. Creating a signal
-stores it and fans a `signal` notification out to every eligible active user in the same
-transaction (one INSERT ... SELECT). Every write bumps the signals cache generation, so
+stores it and its notification (one row per tier channel, never one per user: feeds derive
+it when read) in one transaction. Every write bumps the signals cache generation, so
 the next read of /subscribed is computed afresh.
 """
 
@@ -130,7 +130,7 @@ async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCr
         )
         signal = to_signal(row)
         title, body = _notification_text(signal)
-        await tx.execute("signals.notify_subscribers", signal.id, signal.tier, title, body)
+        await tx.execute("signals.publish_notification", signal.id, signal.tier, title, body)
     await invalidate_signals(svc)
     return signal
 

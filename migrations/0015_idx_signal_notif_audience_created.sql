@@ -1,0 +1,7 @@
+-- transactional: false
+-- Serves GET /api/notifications, its unread filter and unread-count: one tier channel's signal items, newest first, from a user's sign-up (or read-all watermark) on.
+-- Built CONCURRENTLY so writes continue during the build; non-transactional because
+-- PostgreSQL refuses CONCURRENTLY inside a transaction block.
+-- depends: 0014_signal_notifications
+
+CREATE INDEX CONCURRENTLY idx_signal_notif_audience_created ON signal_notifications (audience, created_at DESC, id DESC);
