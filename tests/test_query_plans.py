@@ -2,12 +2,13 @@
 admin statistics endpoint (counted by pg_stat_statements).
 
 The module runs its own PostgreSQL (pg_stat_statements must be preloaded at server
-start), seeds it once through the seed module's COPY path (50k users, 200k signals,
-500k notifications) and ANALYZEs it. Each list query is planned twice: with its
-parameters known (a custom plan) and as the generic plan PostgreSQL switches to for a
-prepared statement after a few executions; both must read the expected index in page
-order (or, for a user's own few rows, a bitmap read and a sort of those rows), with no
-sequential scan of the table and no sort of more than a page.
+start), seeds it once through the seed module's COPY path (50k users, 200k signals and
+their items in the tier channels, 500k notifications) and ANALYZEs it. Each list query
+is planned twice: with its parameters known (a custom plan) and as the generic plan
+PostgreSQL switches to for a prepared statement after a few executions; both must read
+the expected index in page order (or, for a user's own few rows, a bitmap read and a
+sort of those rows), with no sequential scan of the table and no sort of more than a
+page (two for a feed, which merges two sources).
 """
 
 from __future__ import annotations
@@ -150,16 +151,46 @@ async def test_admin_signal_list_uses_the_created_index(
         assert_index_plan(plan, "idx_signal_created")
 
 
+async def feed_owners(conn: asyncpg.Connection) -> list[tuple[int, str, Any]]:
+    """(id, tier, sign-up) of the user with the most own notifications and of the oldest
+    account of each tier (the longest signal channel history)."""
+    busiest = await busiest_user(conn)
+    rows = await conn.fetch(
+        "(SELECT id, tier::text, created_at FROM users WHERE id = $1)"
+        " UNION ALL (SELECT DISTINCT ON (tier) id, tier::text, created_at FROM users"
+        " ORDER BY tier, created_at)",
+        busiest,
+    )
+    return [(r["id"], r["tier"], r["created_at"]) for r in rows]
+
+
 @pytest.mark.parametrize("mode", PLAN_MODES)
-async def test_notification_lists_use_their_indexes(conn: asyncpg.Connection, mode: str) -> None:
-    user = await busiest_user(conn)
-    first = (FIRST_PAGE.created_at, FIRST_PAGE.id, FETCH)
-    plan = await explain(conn, "notifications.list", user, *first, mode=mode)
-    assert_index_plan(plan, "idx_notif_user_created")
-    plan = await explain(conn, "notifications.list_unread", user, *first, mode=mode)
-    assert_index_plan(plan, "idx_notif_user_read_created")
-    plan = await explain(conn, "notifications.mark_all_read", user, mode=mode)
-    assert_index_plan(plan, "idx_notif_user_read_created")
+async def test_feed_queries_read_both_sources_in_page_order(
+    conn: asyncpg.Connection, mode: str
+) -> None:
+    """Own rows and the tier channel are each one index range in page order that stops
+    at the page size; only the two pages' rows are merged (at most 2 x FETCH sorted)."""
+    channel = "idx_signal_notif_audience_created"
+    cursor = await conn.fetchrow(
+        "SELECT created_at, id FROM signal_notifications ORDER BY created_at DESC OFFSET 500"
+    )
+    for user, tier, since in await feed_owners(conn):
+        for after in ((FIRST_PAGE.created_at, FIRST_PAGE.id), (cursor[0], cursor[1])):
+            args = (user, tier, since, *after, FETCH)
+            plan = await explain(conn, "notifications.list", *args, mode=mode)
+            assert_index_plan(plan, "idx_notif_user_created", max_sorted=2 * FETCH)
+            assert_index_plan(plan, channel, max_sorted=2 * FETCH)
+            plan = await explain(conn, "notifications.list_unread", *args, mode=mode)
+            assert_index_plan(plan, "idx_notif_user_read_created", max_sorted=2 * FETCH)
+            assert_index_plan(plan, channel, max_sorted=2 * FETCH)
+        plan = await explain(conn, "notifications.unread_count", user, tier, since, mode=mode)
+        assert_index_plan(plan, "idx_notif_user_read_created")
+        assert_index_plan(plan, channel)
+        assert "Index Only Scan" in {n["Node Type"] for n in plan if n.get("Index Name") == channel}
+        plan = await explain(conn, "notifications.mark_read", 1, user, tier, since, mode=mode)
+        assert_index_plan(plan, "signal_notifications_pkey")
+        plan = await explain(conn, "notifications.mark_all_read", user, mode=mode)
+        assert not [n for n in plan if n["Node Type"] == "Seq Scan"], plan
 
 
 @pytest.mark.parametrize("mode", PLAN_MODES)
