@@ -283,7 +283,7 @@ def main() -> None:
         f"| physical limit (same run) | |\n|---|---:|\n{limit_lines}\n\n"
         f"RSS per worker under the mix: max {max(rss, default=0):.0f} MB "
         f"(samples: {', '.join(f'{x:.0f}' for x in rss)})\n\n"
-        f"POST /api/signals (tier starter, notification fan-out to every active user): "
+        f"POST /api/signals (tier starter): "
         f"{signal_fanout:.2f} s\n"
     )
     print(markdown)
