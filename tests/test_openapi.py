@@ -31,6 +31,7 @@ CONTRACT = {
     ("POST", "/api/signals"),
     ("PATCH", "/api/signals/{}"),
     ("GET", "/api/notifications"),
+    ("GET", "/api/notifications/unread-count"),
     ("POST", "/api/notifications/{}/read"),
     ("POST", "/api/notifications/read-all"),
     ("GET", "/api/subscriptions/plans"),
