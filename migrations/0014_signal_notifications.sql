@@ -10,6 +10,10 @@
 -- The tables start empty; 0016_signal_notifications_data moves existing data into them.
 -- depends: 0013_user_counts
 
+-- The foreign keys lock users and signals briefly: give up rather than queue their
+-- writes behind a long transaction.
+SET LOCAL lock_timeout = '5s';
+
 CREATE TABLE signal_notifications (
     audience   tier        NOT NULL,
     id         bigint      NOT NULL,

@@ -1,7 +1,7 @@
 -- Serves GET /api/notifications/unread-count and POST /api/notifications/read-all (the
 -- number it reports): the user's unread feed items. Own rows: idx_notif_user_read_created
--- (rows not flagged read) after the read-all watermark. Signal items: a count over
--- idx_signal_notif_audience_created (index-only) of the user's tier channel after the
+-- (rows not flagged read) after the read-all watermark. Signal items: a count over the
+-- range of idx_signal_notif_audience_created for the user's tier channel after the
 -- later of sign-up and watermark, minus the user's marks on those items (their primary
 -- key, joined to the channel's primary key): a user has few marks.
 -- $1 user id, $2 user's current tier, $3 user's sign-up time

@@ -484,7 +484,7 @@ async def seed(
             await conn.execute(
                 "ANALYZE users, user_counts, subscriptions, payments, signals, notifications"
             )
-            # The unread count reads signal items index-only: that needs the visibility map.
+            # The visibility map lets the unread count read the channel index-only.
             await conn.execute("VACUUM (ANALYZE) signal_notifications")
         finally:
             await conn.close()
