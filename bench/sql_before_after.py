@@ -149,6 +149,12 @@ async def measure(url: str, runs: int) -> list[tuple[str, str, float, float]]:
             " notifications) LIMIT 1"
         ) or await conn.fetchval("SELECT user_id FROM notifications LIMIT 1")
         email = await conn.fetchval("SELECT email FROM users ORDER BY id DESC LIMIT 1")
+        busy = await conn.fetchrow(
+            "SELECT id, tier, created_at FROM users WHERE id = $1", busy_user
+        )
+        feed_owner = (
+            (busy["id"], busy["tier"], busy["created_at"]) if busy else (0, "starter", None)
+        )
         drop_signal = [f"DROP INDEX {name}" for name in SIGNAL_INDEXES]
         drop_notif = [f"DROP INDEX {name}" for name in NOTIFICATION_INDEXES]
         rows: list[tuple[str, str, float, float]] = []
@@ -174,9 +180,9 @@ async def measure(url: str, runs: int) -> list[tuple[str, str, float, float]]:
              "signals.list_subscribed_by_symbol", ("pro", 0.0, "AAPL", *first)),
             ("admin signal list, newest 50", drop_signal, "signals.admin_list", (None, *first)),
             ("a user's notifications, newest 50", drop_notif, "notifications.list",
-             (busy_user, *first)),
+             (*feed_owner, *first)),
             ("a user's unread notifications", drop_notif, "notifications.list_unread",
-             (busy_user, *first)),
+             (*feed_owner, *first)),
             ("user lookup by email", ["ALTER TABLE users DROP CONSTRAINT users_email_key"],
              "users.get_by_email", (email,)),
         ]  # fmt: skip
