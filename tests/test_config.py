@@ -66,6 +66,8 @@ BAD_VALUES = [
     ("ALPINE_ADMIN_PASSWORD", "short"),
     ("ALPINE_ADMIN_PASSWORD", "p" * 129),
     ("ALPINE_LOG_FORMAT", "xml"),
+    ("ALPINE_DATABASE_POOLER", "session"),
+    ("ALPINE_DATABASE_POOLER", "Transaction"),
 ]
 
 
@@ -111,6 +113,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.trusted_proxies == ()
     assert (settings.db_pool_min, settings.db_pool_max) == (5, 20)
     assert settings.admin_email == "admin@example.com"
+    assert settings.database_pooler == "direct"
 
 
 def test_good_values_are_parsed() -> None:
@@ -132,6 +135,7 @@ def test_good_values_are_parsed() -> None:
             "ALPINE_ADMIN_PASSWORD": "long enough",
             "ALPINE_LOG_FORMAT": "text",
             "ALPINE_ADMIN_CACHE_TTL_SECONDS": "60",
+            "ALPINE_DATABASE_POOLER": "transaction",
         }
     )
     assert settings.jwt_ttl_seconds == 900
@@ -146,6 +150,7 @@ def test_good_values_are_parsed() -> None:
     assert settings.admin_email == "ops@example.com"
     assert settings.log_format == "text"
     assert settings.admin_cache_ttl_seconds == 60
+    assert settings.database_pooler == "transaction"
     assert (
         to_migration_url(settings.database_url)
         == "postgresql+psycopg://alpine:pw@127.0.0.1:5432/alpine"
@@ -216,6 +221,9 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         (("serve",), "ALPINE_CORS_ORIGINS", "*"),
         (("migrate", "list"), "ALPINE_DATABASE_URL", "mysql://u:p@db/x"),
         (("create-admin", "a@example.com"), "ALPINE_DB_POOL_MAX", "0"),
+        (("serve",), "ALPINE_DATABASE_POOLER", "session"),
+        # Migrations need a session: through a transaction pooler they are refused.
+        (("migrate", "apply"), "ALPINE_DATABASE_POOLER", "transaction"),
     ],
 )
 def test_cli_bad_value_is_one_line_and_a_nonzero_exit(

@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
             max_size=settings.db_pool_max,
             connect_timeout=settings.db_connect_timeout_seconds,
             command_timeout=settings.db_command_timeout_seconds,
+            pooler=settings.database_pooler,
         )
         replica = await connect_replica(settings, queries)
         redis = create_redis(

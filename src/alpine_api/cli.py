@@ -114,6 +114,7 @@ async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
         max_size=1,
         connect_timeout=settings.db_connect_timeout_seconds,
         command_timeout=settings.db_command_timeout_seconds,
+        pooler=settings.database_pooler,
     )
     try:
         row = await db.fetchrow(
@@ -211,7 +212,14 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
     from alpine_api.db import migrate
 
-    url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
+    settings = _settings({"ALPINE_REDIS_URL": "redis://unused"})
+    if settings.database_pooler == "transaction":
+        # yoyo's lock, its transactions and non-transactional index builds need a session.
+        _fail(
+            "ALPINE_DATABASE_POOLER: migrations need a session; run migrate against the"
+            " primary itself (its URL, without ALPINE_DATABASE_POOLER=transaction)"
+        )
+    url = settings.database_url
     try:
         if args.action == "apply":
             applied = migrate.apply(url)

@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 import msgspec
 
 Tier = Literal["starter", "pro", "elite"]
+# How ALPINE_DATABASE_URL (and the replica URL) reach PostgreSQL: straight to the server,
+# or through a pooler in transaction mode such as PgBouncer (no session state kept).
+Pooler = Literal["direct", "transaction"]
+POOLERS: tuple[Pooler, ...] = ("direct", "transaction")
 TIERS: tuple[Tier, ...] = ("starter", "pro", "elite")
 
 MIN_JWT_SECRET_BYTES = 32
@@ -38,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str
     # Optional streaming replica for reads that tolerate lag (admin statistics and listing).
     database_replica_url: str = ""
+    database_pooler: Pooler = "direct"
     # ALPINE_REDIS_URL names one node of a Redis / Valkey Cluster; the rest is discovered.
     redis_cluster: bool = False
     jwt_secret: str = ""
@@ -143,6 +148,13 @@ def load_settings(
         values["database_replica_url"] = _parse_url(
             "ALPINE_DATABASE_REPLICA_URL", raw, ("postgresql", "postgres")
         )
+
+    if (raw := get("DATABASE_POOLER")) is not None:
+        if raw not in POOLERS:
+            raise ConfigError(
+                f"ALPINE_DATABASE_POOLER: expected transaction or direct (the default), got {raw!r}"
+            )
+        values["database_pooler"] = raw
 
     if (raw := get("METRICS_TOKEN")) is not None:
         if len(raw) < 16:

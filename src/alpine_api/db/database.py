@@ -6,6 +6,14 @@ parameters. asyncpg prepares each distinct statement once per connection and reu
 Waiting is always bounded: for a free connection (acquire timeout), for a new
 connection (connect timeout) and for a statement (command timeout). A lost server
 raises DatabaseUnavailable, which the HTTP layer answers with 503.
+
+Behind a pooler in transaction mode (ALPINE_DATABASE_POOLER=transaction, e.g. PgBouncer)
+consecutive transactions of one client connection may run on different server
+connections, so nothing may outlive a transaction there: the pool keeps no statement
+cache (asyncpg then sends every statement unnamed, parsed anew each time) and skips
+asyncpg's session reset on release (`RESET ALL`, `UNLISTEN *`, advisory unlock: there
+is no session state to reset, and each would cost a round trip). The start-up check
+still prepares every file, unnamed, which is safe through the pooler.
 """
 
 from __future__ import annotations
@@ -13,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from prometheus_client import Histogram
 
+from alpine_api.config import Pooler
 from alpine_api.db.queries import Queries, Query
 from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATION
 
@@ -44,6 +53,25 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 Connection = asyncpg.Connection | PoolConnectionProxy
+
+# A file's `-- timeout:` bound, set on the server for the rest of the transaction
+# (set_config(..., true) is SET LOCAL with a bound parameter): it holds whatever
+# statement_timeout the server or role sets, and ends with the transaction, so it never
+# stays on a connection a pooler hands to another client. It belongs to the executor
+# rather than to sql/: every set of queries with a timed one needs it.
+SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
+
+
+def pool_options(pooler: Pooler) -> dict[str, Any]:
+    """asyncpg.create_pool arguments for how the DSN reaches PostgreSQL (see above)."""
+    if pooler == "direct":
+        return {}
+    return {"statement_cache_size": 0, "reset": _keep_no_session_state}
+
+
+async def _keep_no_session_state(conn: asyncpg.Connection) -> None:
+    """Release hook behind a transaction pooler: the open transaction, if any, is already
+    rolled back by asyncpg; the service sets no session state to undo."""
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -72,12 +100,24 @@ class Executor:
         started = time.perf_counter()
         try:
             async with self._connection() as conn:
-                result = await getattr(conn, method)(query.sql, *args, timeout=query.timeout)
+                if query.timeout is None:
+                    result = await getattr(conn, method)(query.sql, *args)
+                else:
+                    async with self._timed_scope(conn):
+                        bound = str(max(1, round(query.timeout * 1000)))  # milliseconds
+                        await conn.execute(SET_LOCAL_STATEMENT_TIMEOUT, bound)
+                        result = await getattr(conn, method)(
+                            query.sql, *args, timeout=query.timeout
+                        )
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
         self._timer(name).observe(time.perf_counter() - started)
         return result
+
+    def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
+        """The transaction a statement with its own timeout runs in."""
+        raise NotImplementedError
 
     async def _on_connection_lost(self) -> None:
         """Hook for the pool: drop connections that may be dead."""
@@ -106,6 +146,10 @@ class Transaction(Executor):
     async def _connection(self) -> AsyncIterator[Connection]:
         yield self.conn
 
+    def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
+        # Already in one: the bound then holds until this transaction ends.
+        return nullcontext()
+
 
 class Database(Executor):
     """The pool; each call borrows a connection for one statement."""
@@ -126,6 +170,7 @@ class Database(Executor):
         connect_timeout: float,
         command_timeout: float,
         init: Callable[[asyncpg.Connection], Any] | None = None,
+        pooler: Pooler = "direct",
     ) -> Database:
         pool = await asyncpg.create_pool(
             dsn,
@@ -135,6 +180,7 @@ class Database(Executor):
             command_timeout=command_timeout,
             max_inactive_connection_lifetime=300,
             init=init,
+            **pool_options(pooler),
         )
         db = cls(pool, queries, acquire_timeout=connect_timeout + 1)
         try:
@@ -145,7 +191,10 @@ class Database(Executor):
         return db
 
     async def prepare_all(self) -> None:
-        """Prepare every query once: a typo in a .sql file fails start-up, not a request."""
+        """Prepare every query once: a typo in a .sql file fails start-up, not a request.
+        Without a statement cache (behind a transaction pooler) asyncpg prepares unnamed:
+        each Parse/Describe is one round trip on whichever server connection serves it,
+        and nothing stays behind on it."""
         async with self.pool.acquire() as conn:
             for query in self.queries:
                 try:
@@ -157,6 +206,9 @@ class Database(Executor):
     async def _connection(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
             yield conn
+
+    def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
+        return conn.transaction()
 
     async def _on_connection_lost(self) -> None:
         # After a server restart every pooled connection is dead: replace them all on

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from alpine_api.config import Settings
-from alpine_api.db.database import Database, DatabaseUnavailable
+from alpine_api.db.database import Database, DatabaseUnavailable, pool_options
 from alpine_api.db.queries import Queries
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ async def connect_replica(settings: Settings, queries: Queries) -> Database | No
         timeout=settings.db_connect_timeout_seconds,
         command_timeout=settings.db_command_timeout_seconds,
         max_inactive_connection_lifetime=300,
+        **pool_options(settings.database_pooler),
     )
     return Database(pool, queries, acquire_timeout=settings.db_connect_timeout_seconds + 1)
 
