@@ -192,10 +192,12 @@ class Database(Executor):
 
     async def prepare_all(self) -> None:
         """Prepare every query once: a typo in a .sql file fails start-up, not a request.
-        Without a statement cache (behind a transaction pooler) asyncpg prepares unnamed:
-        each Parse/Describe is one round trip on whichever server connection serves it,
-        and nothing stays behind on it."""
-        async with self.pool.acquire() as conn:
+        Without a statement cache (behind a transaction pooler) asyncpg prepares unnamed,
+        so nothing stays behind on the server connection. asyncpg ends a prepare with
+        Flush, not Sync, which to a pooler means "transaction still open": the COMMIT of
+        an explicit transaction ends it, or the server connection would stay pinned to
+        this client until its next statement."""
+        async with self.pool.acquire() as conn, conn.transaction():
             for query in self.queries:
                 try:
                     await conn.prepare(query.sql)
