@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -139,3 +140,34 @@ async def test_user_counts_follow_every_kind_of_user_write(db: asyncpg.Connectio
     await db.execute("UPDATE user_counts SET users = 0")  # as after a load without triggers
     await db.execute(load_queries(SQL_DIR)["admin.recount_users"].sql)
     assert await rows(rollup) == await rows(expected)
+
+
+async def test_a_tier_change_takes_its_counter_rows_in_key_order(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    """Every transaction locks counter rows in one order (day, tier, is_active), so tier
+    changes running at once cannot deadlock on them: elite -> pro waits for the `pro`
+    row before it touches the `elite` one."""
+    user = await insert_user(db, "order@example.com", tier="elite")
+    await insert_user(db, "other@example.com", tier="pro")
+    row = "SELECT 1 FROM user_counts WHERE tier = $1 AND is_active FOR UPDATE"
+    holder, changer, prober = [await asyncpg.connect(database_url) for _ in range(3)]
+    try:
+        async with holder.transaction():
+            await holder.fetch(row, "pro")
+            change = asyncio.create_task(
+                changer.execute("UPDATE users SET tier = 'pro' WHERE id = $1", user)
+            )
+            waiting = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+            for _ in range(500):  # until the change waits for the `pro` row
+                if await prober.fetchval(waiting, changer.get_server_pid()):
+                    break
+                await asyncio.sleep(0.02)
+            async with prober.transaction():
+                assert await prober.fetch(f"{row} NOWAIT", "elite")  # not held by the change
+        await asyncio.wait_for(change, 10)
+    finally:
+        for conn in (holder, changer, prober):
+            await conn.close()
+    counts = dict(await db.fetch("SELECT tier::text, users FROM user_counts WHERE is_active"))
+    assert counts == {"pro": 2, "elite": 0}
