@@ -54,6 +54,18 @@ async def poll(url: str, until: float, wanted: int, **kw: object) -> float | Non
     return None
 
 
+async def recovery(
+    server_url: str, token: str, load: LoadMix, running: asyncio.Task[Ledger], back: float
+) -> tuple[float | None, Ledger]:
+    """Seconds from `back` until a database read answers 200 again (None after 15 s);
+    the load then goes on for 1.5 s and stops. Returns those seconds and the ledger."""
+    auth = {"Authorization": f"Bearer {token}"}
+    recovered = await poll(f"{server_url}/api/notifications", back + 15, 200, headers=auth)
+    await asyncio.sleep(1.5)
+    load.stop()
+    return recovered, await running
+
+
 def describe(ledger: Ledger) -> str:
     return (
         f"{len(ledger.answers)} answers, statuses {dict(sorted(ledger.statuses().items()))},"
@@ -148,10 +160,7 @@ async def test_postgres_stopped_under_load_503_fast_then_pool_recovers(
     back = time.monotonic()
     profile = f"{server.url}/api/users/profile"
     auth = {"Authorization": f"Bearer {next(iter(tokens.values()))}"}
-    recovered = await poll(f"{server.url}/api/notifications", back + 15, 200, headers=auth)
-    await asyncio.sleep(1.5)
-    load.stop()
-    ledger = await running
+    recovered, ledger = await recovery(server.url, next(iter(tokens.values())), load, running, back)
 
     assert unhealthy is not None and unhealthy < 2.0
     assert live.status_code == 200 and live_seconds < 0.5
