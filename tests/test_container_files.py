@@ -192,7 +192,14 @@ def test_scale_compose_runs_api_replicas_on_a_valkey_cluster_and_a_read_replica(
     assert str(api["deploy"]["replicas"]).startswith("${ALPINE_API_REPLICAS:-")
     env = api["environment"]
     assert env["ALPINE_REDIS_CLUSTER"] == "true"
-    assert "@postgres-replica:" in env["ALPINE_DATABASE_REPLICA_URL"]
+    # Both databases through PgBouncer in transaction mode; migrations straight to the primary.
+    assert "@pgbouncer:6432/alpine_replica" in env["ALPINE_DATABASE_REPLICA_URL"]
+    assert "@pgbouncer:6432/alpine" in env["ALPINE_DATABASE_URL"]
+    assert env["ALPINE_DATABASE_POOLER"] == "transaction"
+    assert "@postgres:5432/" in services["migrate"]["environment"]["ALPINE_DATABASE_URL"]
+    ini = " ".join(services["pgbouncer"]["command"])
+    assert "pool_mode = transaction" in ini
+    assert "alpine_replica = host=postgres-replica " in ini
     assert env["ALPINE_JWT_SECRET"].startswith("${ALPINE_JWT_SECRET:?")
     assert api["depends_on"]["valkey-cluster"]["condition"] == "service_completed_successfully"
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
