@@ -224,6 +224,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         (("serve",), "ALPINE_DATABASE_POOLER", "session"),
         # Migrations need a session: through a transaction pooler they are refused.
         (("migrate", "apply"), "ALPINE_DATABASE_POOLER", "transaction"),
+        (("seed", "--users", "1", "--signals", "1"), "ALPINE_DATABASE_POOLER", "transaction"),
     ],
 )
 def test_cli_bad_value_is_one_line_and_a_nonzero_exit(

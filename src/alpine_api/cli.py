@@ -187,7 +187,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
     _require_dev_extra("seed", "rich")
     from alpine_api.seed import SEED_PASSWORD, seed
 
-    url = _settings({"ALPINE_REDIS_URL": "redis://unused"}).database_url
+    url = _session_database_url("seed")  # triggers off for its session while it copies
     started = time.monotonic()
     counts = asyncio.run(
         seed(url, users=args.users, signals=args.signals, notifications=args.notifications)
@@ -207,19 +207,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _serve(args.host, args.port, args.workers)
 
 
+def _session_database_url(command: str) -> str:
+    """ALPINE_DATABASE_URL for a command that needs a session: never a transaction pooler."""
+    settings = _settings({"ALPINE_REDIS_URL": "redis://unused"})
+    if settings.database_pooler == "transaction":
+        _fail(
+            f"ALPINE_DATABASE_POOLER: {command} needs a session; run it against the primary"
+            " itself (its URL, without ALPINE_DATABASE_POOLER=transaction)"
+        )
+    return settings.database_url
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     import psycopg
 
     from alpine_api.db import migrate
 
-    settings = _settings({"ALPINE_REDIS_URL": "redis://unused"})
-    if settings.database_pooler == "transaction":
-        # yoyo's lock, its transactions and non-transactional index builds need a session.
-        _fail(
-            "ALPINE_DATABASE_POOLER: migrations need a session; run migrate against the"
-            " primary itself (its URL, without ALPINE_DATABASE_POOLER=transaction)"
-        )
-    url = settings.database_url
+    url = _session_database_url("migrate")
     try:
         if args.action == "apply":
             applied = migrate.apply(url)
