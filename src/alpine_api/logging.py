@@ -42,6 +42,17 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) 
 # Already in the access line's message ("GET /api/x 200"): not repeated as key=value.
 _TEXT_HIDDEN = frozenset({"method", "path", "status"})
 _json = msgspec.json.Encoder()
+# Text lines show control characters (C0, DEL, C1, the Unicode line separators) and the
+# backslash as escapes, so no value (a request path with %0a or %00) can end a line,
+# start a forged one or put a NUL in the file. JSON escapes them by itself.
+_TEXT_ESCAPES: dict[int, str] = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    **{ord(c): f"\\u{ord(c):04x}" for c in "\u2028\u2029"},
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord("\\"): "\\\\",
+}
 _last_second: list[Any] = [None, ""]  # [epoch second, its ISO text]: formatted once a second
 
 
@@ -84,9 +95,10 @@ def text_line(
     pairs = "".join(
         f" {k}={v}" for k, v in fields.items() if v is not None and k not in _TEXT_HIDDEN
     )
+    text = f"{logger}: {msg}{pairs}".translate(_TEXT_ESCAPES)
     return (
-        f"{time.strftime('%H:%M:%S', time.localtime(created))} {level:<7} {logger}: {msg}"
-        f"{pairs}{f' [{request_id}]' if request_id else ''}"
+        f"{time.strftime('%H:%M:%S', time.localtime(created))} {level:<7} {text}"
+        f"{f' [{request_id}]' if request_id else ''}"
     )
 
 

@@ -24,6 +24,11 @@ from alpine_api.db import DatabaseUnavailable
 log = logging.getLogger("alpine_api.errors")
 
 INTERNAL_ERROR_DETAIL = "Internal Server Error"
+# Set in the scope state by the request observer when the client disconnected.
+CLIENT_GONE = "http.client_gone"
+# The status recorded for a request whose client left before the answer (nginx's
+# convention): no one receives it, and it is not a server error.
+CLIENT_CLOSED_REQUEST = 499
 UNAVAILABLE_DETAIL = "Service temporarily unavailable"
 
 
@@ -68,6 +73,9 @@ def _route(request: Request[Any, Any, Any]) -> str:
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 500 and request.scope["state"].get(CLIENT_GONE):
+        # Litestar's answer to a body cut short: the access line (499) is all the log needs.
+        return error_response(CLIENT_CLOSED_REQUEST, "Client closed the request")
     if exc.status_code == 500:  # its detail was written for the log, not the client
         return _internal_error(request, exc)
     return error_response(exc.status_code, exc.detail, extra=exc.extra, headers=exc.headers)

@@ -11,7 +11,9 @@ it:
   matched, so ids cannot multiply the series (`preflight` for CORS preflights, which
   are answered before routing); methods outside the usual seven count as `OTHER`;
 - writes one access-log line: method, route, path, status, duration_ms, request_id and
-  the user id the authentication code left in `scope["state"]["user_id"]`, if any.
+  the user id the authentication code left in `scope["state"]["user_id"]`, if any;
+- notes in the scope state when the client disconnects, so that a body cut short is
+  answered 499 (client closed request; see http.errors), never logged as a server error.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from litestar import Litestar, Response
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.middleware._internal.cors import CORSMiddleware
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
-from alpine_api.http.errors import INTERNAL_ERROR_DETAIL, error_response
+from alpine_api.http.errors import CLIENT_GONE, INTERNAL_ERROR_DETAIL, error_response
 from alpine_api.logging import REQUEST_ID, access
 from alpine_api.metrics import REQUEST_DURATIONS
 
@@ -81,9 +83,15 @@ class RequestObserver:
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
+        async def receive_watching() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope["state"][CLIENT_GONE] = True
+            return message
+
         token = REQUEST_ID.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
         except Exception:
             error_log.exception("unhandled error")
             if status:  # the response has begun: let the server abort the connection
