@@ -9,6 +9,7 @@ elsewhere; this cache only remembers that the signature was valid.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -19,6 +20,11 @@ import msgspec
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 30
 VERIFIED_CACHE_SIZE = 4096
+# `sub` is a user id: a bigint row id, written without sign, padding or leading zeros.
+# Anything else (a correctly signed token with a 20-digit `sub`) is a refused token,
+# never a value that reaches PostgreSQL or a Redis key.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,18}")
+MAX_USER_ID = 2**63 - 1
 
 
 class Claims(msgspec.Struct, frozen=True):
@@ -64,8 +70,13 @@ class TokenService:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["sub", "jti", "iat", "exp"], "verify_iat": True},
             )
+            subject = payload["sub"]
+            if not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
+                return None
+            if int(subject) > MAX_USER_ID:
+                return None
             return Claims(
-                user_id=int(payload["sub"]),
+                user_id=int(subject),
                 jti=str(uuid.UUID(str(payload["jti"]))),
                 iat=int(payload["iat"]),
                 exp=int(payload["exp"]),
