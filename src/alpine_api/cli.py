@@ -104,6 +104,7 @@ def _export(settings_env: dict[str, str]) -> None:
 
 async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
     from alpine_api.auth.passwords import hash_password
+    from alpine_api.auth.schemas import normalize_email
     from alpine_api.db import Database, load_queries
     from alpine_api.resources import SQL_DIR
 
@@ -118,7 +119,7 @@ async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
     )
     try:
         row = await db.fetchrow(
-            "users.upsert_admin", email.strip().lower(), await hash_password(password)
+            "users.upsert_admin", normalize_email(email), await hash_password(password)
         )
     finally:
         await db.close()
@@ -247,8 +248,10 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     password = args.password or secrets.token_urlsafe(12)
     if not 8 <= len(password) <= 128:
         _fail("--password: must be 8..128 characters")
+    from alpine_api.auth.schemas import normalize_email
+
     created = asyncio.run(_ensure_admin(settings, args.email, password))
-    print(f"{'created' if created else 'promoted'} admin {args.email.strip().lower()}")
+    print(f"{'created' if created else 'promoted'} admin {normalize_email(args.email)}")
     if not args.password:
         print(f"password: {password}")
 

@@ -38,7 +38,7 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
     password_hash = await hash_password(data.password)
     try:
         row = await svc.db.fetchrow(
-            "users.insert", data.email.strip().lower(), password_hash, data.full_name
+            "users.insert", data.email, password_hash, data.full_name
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(detail="An account with this email already exists") from None
@@ -54,7 +54,7 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
 )
 async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[TokenResponse]:
     svc = services(request)
-    row = await svc.db.fetchrow("users.get_by_email", data.email.strip().lower())
+    row = await svc.db.fetchrow("users.get_by_email", data.email)
     # Unknown email, wrong password and inactive account: the same answer, after the
     # same work (a hash verification runs in every case).
     matches, needs_rehash = await verify_password(
