@@ -25,6 +25,64 @@ from tests.support import DEFAULT_PASSWORD, JWT_SECRET, bearer, clean_env, inser
 Client = AsyncTestClient[Litestar]
 
 
+async def _signals(db: asyncpg.Connection, count: int) -> None:
+    admin = await insert_user(db, "author@example.com", is_admin=True)
+    for n in range(count):
+        await db.execute(
+            "INSERT INTO signals (symbol, direction, entry_price, target_price, stop_loss,"
+            " confidence, tier, created_by) VALUES ($1, 'long', 10, 12, 9, 0.5, 'starter', $2)",
+            f"SYM{n}",
+            admin,
+        )
+
+
+async def test_unknown_or_repeated_query_parameters_are_400_everywhere(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    admin = bearer(await insert_user(db, "admin@example.com", is_admin=True))
+    cases = [
+        ("GET", "/api/signals/subscribed?limit=1&limit=2", "limit"),
+        ("GET", "/api/signals/subscribed?bust=1", "bust"),
+        ("GET", "/api/signals?symbol=A&symbol=B", "symbol"),
+        ("GET", "/api/users/profile?bust=2", "bust"),
+        ("GET", "/api/auth/me?bust=3", "bust"),
+        ("GET", "/api/admin/analytics?bust=4", "bust"),
+        ("GET", "/api/admin/users?tier=pro&is_active=true&tier=elite", "tier"),
+        ("GET", "/api/notifications?unread=true&x=1", "x"),
+        ("POST", "/api/notifications/read-all?all=1", "all"),
+        ("GET", "/health?verbose=1", "verbose"),
+    ]
+    for method, url, name in cases:
+        for _ in range(2):  # the second time, a cached answer could have been served
+            response = await client.request(method, url, headers=admin)
+            assert response.status_code == 400, (url, response.text)
+            assert name in response.json()["detail"], url
+    assert (await client.get("/api/signals?symbol=A&limit=3", headers=admin)).status_code == 200
+
+
+async def test_repeated_parameters_cannot_poison_another_users_page(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    await _signals(db, 3)
+    alice = bearer(await insert_user(db, "alice@example.com"))
+    bob_id = await insert_user(db, "bob@example.com")
+    bob = bearer(bob_id)
+    path = "/api/signals/subscribed"
+    assert (await client.get(f"{path}?limit=1&limit=2", headers=alice)).status_code == 400
+    one = await client.get(f"{path}?limit=1", headers=bob)  # the gate now knows bob's tier
+    assert len(one.json()["items"]) == 1
+    # An entry under a repeated parameter's key (as stored before this was refused, or by
+    # an older instance): the gate must not serve it.
+    tag, variant = entry_location(SIGNALS, bob_id, "starter", path, b"limit=2&limit=1")
+    generation = await redis.get(keys.generation(tag)) or b"0"
+    poison = msgspec.json.encode({"items": [{"id": 1}, {"id": 2}], "next_cursor": None})
+    await redis.hset(keys.cache_entry(tag, variant), mapping={"g": generation, "b": poison})
+    for url in (f"{path}?limit=2&limit=1", f"{path}?limit=1&limit=2"):
+        response = await client.get(url, headers=bob)
+        assert response.status_code == 400, response.headers
+        assert "x-cache" not in response.headers
+
+
 BAD_SUBJECTS = ["9223372036854775808", "99999999999999999999999", "0", "-1", "1.5", "abc", " 1"]
 
 

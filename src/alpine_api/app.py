@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
             admin_routes.router,
             http.docs_assets(),
         ],
-        middleware=[request_gate],
+        middleware=[request_gate, http.strict_query],
         lifespan=[lifespan],
         exception_handlers=http.EXCEPTION_HANDLERS,
         cors_config=http.cors_config(settings),

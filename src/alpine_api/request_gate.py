@@ -44,6 +44,7 @@ from litestar.types import (
 from alpine_api.auth.current import CLAIMS, GATE_RESULT, USER_ID, decode_record
 from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
 from alpine_api.config import RateSpec, Settings
+from alpine_api.http.query import query_problem
 from alpine_api.metrics import (
     CACHE_HITS,
     RATE_LIMIT_EXCEEDED,
@@ -218,6 +219,8 @@ def request_gate(app: ASGIApp) -> ASGIApp:
         fast, cached, tier_hint = None, None, ""
         if user_id is not None and scope["method"] == "GET" and svc.settings.cache_enabled:
             fast = FAST_ROUTES.get(scope["path"])
+            if fast is not None and query_problem(scope) is not None:
+                fast = None  # the handler answers 400: never a cached body for such a query
             if fast is not None and fast is not ME:
                 # A tier's entries live in their own slot: only on a single Redis.
                 if fast.scope == "tier" and not svc.settings.redis_cluster:

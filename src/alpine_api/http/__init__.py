@@ -1,7 +1,8 @@
 """HTTP hygiene shared by every route: request ids, access log and request metrics,
 one error shape, CORS, compression, the body size limit and the OpenAPI document.
 
-`create_app` passes the configuration objects to Litestar and calls `install(app)`.
+`create_app` passes the configuration objects (and the `strict_query` middleware: unknown
+or repeated query parameters are a 400) to Litestar and calls `install(app)`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from alpine_api.http.errors import EXCEPTION_HANDLERS, error_response
 from alpine_api.http.middleware import observe_requests
 from alpine_api.http.openapi import BEARER, document_errors, openapi_config
 from alpine_api.http.options import answer_full_allow
+from alpine_api.http.query import install as install_query_rules
+from alpine_api.http.query import strict_query
 
 __all__ = [
     "BEARER",
@@ -25,12 +28,14 @@ __all__ = [
     "error_response",
     "install",
     "openapi_config",
+    "strict_query",
 ]
 
 
 def install(app: Litestar) -> None:
-    """Finish a built app: error responses in its document, the request observer around
-    it, full `Allow` answers to OPTIONS."""
+    """Finish a built app: error responses in its document, each route's query parameters,
+    the request observer around it, full `Allow` answers to OPTIONS."""
     document_errors(app)
+    install_query_rules(app)
     observe_requests(app)
     answer_full_allow(app)
