@@ -37,9 +37,7 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
     svc = services(request)
     password_hash = await hash_password(data.password)
     try:
-        row = await svc.db.fetchrow(
-            "users.insert", data.email, password_hash, data.full_name
-        )
+        row = await svc.db.fetchrow("users.insert", data.email, password_hash, data.full_name)
     except asyncpg.UniqueViolationError:
         raise Conflict(detail="An account with this email already exists") from None
     return Response(record_from_row(row), status_code=201)

@@ -17,8 +17,6 @@ Password = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
 FullName = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL_PATTERN)]
 
 
-
-
 def normalize_email(email: str) -> str:
     """The one spelling an email is stored and looked up under: Unicode NFKC (full-width
     and other compatibility forms become their plain letters), then lower case. ASCII
