@@ -86,7 +86,8 @@ async def test_deactivation_fails_the_users_tokens_at_once(
         f"/api/admin/users/{user_id}", headers=admin, json={"is_active": True, "is_admin": True}
     )
     assert promoted.json()["is_admin"] is True
-    assert (await client.get("/api/admin/users", headers=user)).status_code == 200
+    assert (await client.get("/api/admin/users", headers=user)).status_code == 401  # for good
+    assert (await client.get("/api/admin/users", headers=bearer(user_id))).status_code == 200
 
 
 async def test_patch_unknown_user_or_bad_body(client: Client, db: asyncpg.Connection) -> None:

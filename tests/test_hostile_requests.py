@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from alpine_api.caching import SIGNALS, entry_location
 from alpine_api.redis import keys
+from alpine_api.redis.user_state import UserState
 from alpine_api.resources import MIGRATIONS_DIR
 from tests.support import DEFAULT_PASSWORD, JWT_SECRET, bearer, clean_env, insert_user
 
@@ -141,6 +142,37 @@ def test_create_admin_normalises_the_email(database_url: str) -> None:
     assert rows == [("root@example.com",)]
 
 
+async def _login(client: Client, email: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/auth/login", json={"email": email, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_deactivation_revokes_every_earlier_token_for_good(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    admin = bearer(await insert_user(db, "admin@example.com", is_admin=True))
+    user_id = await insert_user(db, "target@example.com")
+    old = await _login(client, "target@example.com")
+    assert (await client.get("/api/auth/me", headers=old)).headers["x-cache"] == "MISS"
+    assert (await client.get("/api/auth/me", headers=old)).headers["x-cache"] == "HIT"
+    url = f"/api/admin/users/{user_id}"
+    assert (await client.patch(url, headers=admin, json={"is_active": False})).status_code == 200
+    assert (await client.get("/api/auth/me", headers=old)).status_code == 401
+    assert (await client.patch(url, headers=admin, json={"is_active": True})).status_code == 200
+    for _ in range(2):  # the second time from the state the first one left in Redis
+        for path in ("/api/auth/me", "/api/users/profile", "/api/signals/subscribed"):
+            assert (await client.get(path, headers=old)).status_code == 401, path
+    await redis.flushall()  # Redis restarted empty: PostgreSQL still says no
+    assert (await client.get("/api/auth/me", headers=old)).status_code == 401
+    new = await _login(client, "target@example.com")
+    assert (await client.get("/api/auth/me", headers=new)).status_code == 200
+    assert (await client.get("/api/auth/me", headers=old)).status_code == 401
+    assert await db.fetchval("SELECT tokens_valid_after FROM users WHERE id = $1", user_id)
+
+
 async def test_stored_emails_take_their_normalised_spelling_unless_taken(
     client: Client, db: asyncpg.Connection
 ) -> None:
@@ -161,3 +193,15 @@ async def test_stored_emails_take_their_normalised_spelling_unless_taken(
         json={"email": f"{_wide('BOB')}@example.com", "password": DEFAULT_PASSWORD},
     )
     assert login.status_code == 200
+
+
+async def test_a_revocation_load_older_than_a_write_is_not_marked_complete(
+    redis: aioredis.Redis,
+) -> None:
+    state = UserState(redis)
+    await redis.set(keys.generation(keys.user_tag(7)), 5)
+    # PostgreSQL was read at generation 4; a deactivation has bumped it since.
+    await state.add_revocations(7, [("jti-1", 1)], complete_at=b"4", ttl_ms=60_000)
+    assert await redis.hgetall(keys.revoked(7)) == {b"jti-1": b"1"}
+    await state.add_revocations(7, [], complete_at=b"5", ttl_ms=60_000)
+    assert await redis.hget(keys.revoked(7), "_synced") == b"1"

@@ -5,6 +5,11 @@ the same Redis round trip as the rate-limit decision, fetched the user's revocat
 state and cached record. This module turns that into a CurrentUser, going to
 PostgreSQL only when Redis could not answer: when Redis is down, restarted empty or
 evicted the keys, the answer comes from the database, never from a guess.
+
+Redis knows revocations by token id only. A deactivation refuses every token issued
+before it (users.tokens_valid_after), ids unknown, so while such tokens may still be
+unexpired the user's revocations are not marked complete in Redis: their requests are
+checked against PostgreSQL (one primary-key query) until the last of them has expired.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from alpine_api.auth.tokens import Claims
+from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
@@ -78,23 +83,30 @@ async def _load(svc: Services, claims: Claims, gate: GateResult | None) -> Curre
     if gate is not None and gate.revoked == 0 and gate.record is not None:
         user = decode_record(gate.record)
         return user if user.is_active else None
-    row = await svc.db.fetchrow("auth.get_user", claims.user_id, claims.jti)
+    # Tokens issued before a deactivation can live this long after it.
+    cutoff_window = svc.settings.jwt_ttl_seconds + 2 * LEEWAY_SECONDS
+    row = await svc.db.fetchrow(
+        "auth.get_user", claims.user_id, claims.jti, claims.iat, cutoff_window
+    )
     if row is None or row["revoked"]:
         return None
     user = record_from_row(row)
     if gate is not None:  # Redis answered but lacked something: fill it in for next time
-        await _refill(svc, claims.user_id, user, gate)
+        await _refill(svc, claims.user_id, user, gate, complete=not row["cutoff_pending"])
     return user if user.is_active else None
 
 
-async def _refill(svc: Services, user_id: int, user: CurrentUser, gate: GateResult) -> None:
+async def _refill(
+    svc: Services, user_id: int, user: CurrentUser, gate: GateResult, *, complete: bool
+) -> None:
+    """Cache the record; load the revocations too when Redis may vouch for them alone."""
     from alpine_api.auth.revocation import sync_revocations
 
     try:
         record = msgspec.json.encode(user)
         await svc.user_state.store_record(user_id, record, gate.generation, USER_RECORD_TTL_SECONDS)
-        if gate.revoked == -1:
-            await sync_revocations(svc, user_id)
+        if gate.revoked == -1 and complete:
+            await sync_revocations(svc, user_id, gate.generation)
     except REDIS_ERRORS as exc:
         log.warning("could not refill the auth cache for user %s: %s", user_id, type(exc).__name__)
 

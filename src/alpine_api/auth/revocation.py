@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
 from alpine_api.db import Database, DatabaseUnavailable
+from alpine_api.redis import keys
 from alpine_api.services import Services
 
 
@@ -25,25 +26,40 @@ def _hash_ttl_ms(svc: Services) -> int:
 
 
 async def push_revocations(
-    svc: Services, user_id: int, entries: list[tuple[str, int]], *, complete: bool
+    svc: Services, user_id: int, entries: list[tuple[str, int]], *, generation: bytes | None
 ) -> None:
-    """Write (jti, expires_ms) pairs to the user's Redis hash; raises on Redis errors."""
+    """Write (jti, expires_ms) pairs to the user's Redis hash; raises on Redis errors.
+    With `generation`, the pairs are PostgreSQL's complete set, read after the user's
+    generation was `generation` (see redis/revoke.lua)."""
     await svc.user_state.add_revocations(
-        user_id, entries, complete=complete, ttl_ms=_hash_ttl_ms(svc)
+        user_id, entries, complete_at=generation, ttl_ms=_hash_ttl_ms(svc)
     )
 
 
-async def sync_revocations(svc: Services, user_id: int) -> None:
-    """Load the user's unexpired revocations from PostgreSQL and mark the hash complete."""
+async def sync_revocations(svc: Services, user_id: int, generation: bytes) -> None:
+    """Load the user's unexpired revocations from PostgreSQL and mark the hash complete,
+    unless a write to the user (a deactivation) came after `generation` was read."""
     rows = await svc.db.fetch("auth.list_revoked", user_id)
-    await push_revocations(svc, user_id, [(r["jti"], r["expires_ms"]) for r in rows], complete=True)
+    entries = [(r["jti"], r["expires_ms"]) for r in rows]
+    await push_revocations(svc, user_id, entries, generation=generation)
 
 
 async def revoke(svc: Services, claims: Claims) -> None:
     expires_at = datetime.fromtimestamp(claims.exp + LEEWAY_SECONDS, tz=UTC)
     await svc.db.execute("auth.revoke_token", claims.jti, claims.user_id, expires_at)
     entry = (claims.jti, (claims.exp + LEEWAY_SECONDS) * 1000)
-    await svc.deferred.run(push_revocations, svc, claims.user_id, [entry], complete=False)
+    await svc.deferred.run(push_revocations, svc, claims.user_id, [entry], generation=None)
+
+
+async def _forget_revocations(svc: Services, user_id: int) -> None:
+    await svc.redis.delete(keys.revoked(user_id))
+
+
+async def revoke_all(svc: Services, user_id: int) -> None:
+    """After a deactivation (PostgreSQL already refuses the user's earlier tokens): Redis
+    forgets that it knew the user's revocations, so their tokens are checked against
+    PostgreSQL until the earlier ones have expired (see auth.current)."""
+    await svc.deferred.run(_forget_revocations, svc, user_id)
 
 
 PURGE_INTERVAL_SECONDS = 600

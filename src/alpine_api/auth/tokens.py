@@ -1,5 +1,9 @@
 """HS256 access tokens (PyJWT) with `sub`, `jti`, `iat`, `exp`.
 
+`iat` has millisecond precision (a JWT NumericDate may have a fraction): a user's tokens
+issued before their deactivation are refused (users.tokens_valid_after), and one issued
+by a login right after a reactivation must be told apart from them.
+
 Decoding pins the algorithm (no `none`, no RS/HS confusion), requires every claim and
 allows a small clock skew. Tokens repeat across requests, so verified tokens are kept in
 a bounded in-process cache keyed by the token string: a hit skips the HMAC and JSON
@@ -30,7 +34,7 @@ MAX_USER_ID = 2**63 - 1
 class Claims(msgspec.Struct, frozen=True):
     user_id: int
     jti: str
-    iat: int
+    iat: float  # seconds, to the millisecond
     exp: int
 
 
@@ -41,8 +45,10 @@ class TokenService:
         self._verified: OrderedDict[str, Claims] = OrderedDict()
 
     def issue(self, user_id: int) -> tuple[str, Claims]:
-        now = int(time.time())
-        claims = Claims(user_id=user_id, jti=str(uuid.uuid4()), iat=now, exp=now + self.ttl_seconds)
+        now = round(time.time(), 3)
+        claims = Claims(
+            user_id=user_id, jti=str(uuid.uuid4()), iat=now, exp=int(now) + self.ttl_seconds
+        )
         payload = {"sub": str(user_id), "jti": claims.jti, "iat": claims.iat, "exp": claims.exp}
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
@@ -78,7 +84,7 @@ class TokenService:
             return Claims(
                 user_id=int(subject),
                 jti=str(uuid.UUID(str(payload["jti"]))),
-                iat=int(payload["iat"]),
+                iat=float(payload["iat"]),
                 exp=int(payload["exp"]),
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):

@@ -20,10 +20,18 @@ class UserState:
         return bool(stored)
 
     async def add_revocations(
-        self, user_id: int, entries: list[tuple[str, int]], *, complete: bool, ttl_ms: int
+        self,
+        user_id: int,
+        entries: list[tuple[str, int]],
+        *,
+        complete_at: bytes | None,
+        ttl_ms: int,
     ) -> None:
-        """Record (jti, expires_ms) pairs; `complete` marks the set as PostgreSQL's whole."""
-        args: list[str | int] = ["1" if complete else "0", ttl_ms]
+        """Record (jti, expires_ms) pairs. `complete_at`: they are PostgreSQL's whole set,
+        read when the user's generation was this; the hash is marked complete only if it
+        still is."""
+        generation_key = keys.generation(keys.user_tag(user_id))
+        args: list[str | bytes | int] = [b"" if complete_at is None else complete_at, ttl_ms]
         for jti, expires_ms in entries:
             args += [jti, expires_ms]
-        await self._revoke(keys=[keys.revoked(user_id)], args=args)
+        await self._revoke(keys=[keys.revoked(user_id), generation_key], args=args)

@@ -16,6 +16,7 @@ from alpine_api.auth.current import (
     record_from_row,
     user_guard,
 )
+from alpine_api.auth.revocation import revoke_all
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
 from alpine_api.config import Tier
 from alpine_api.http.openapi import ERRORS_OPT
@@ -83,6 +84,8 @@ async def admin_update_user(
         row = await tx.fetchrow("users.admin_update", user_id, data.is_active, data.is_admin)
     if row is None:
         raise NotFoundException(detail="No such user")
+    if data.is_active is False:  # PostgreSQL now refuses every token issued before
+        await revoke_all(svc, user_id)
     await invalidate_user(svc, user_id)
     return record_from_row(row)
 
