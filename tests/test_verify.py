@@ -48,6 +48,11 @@ async def test_every_check_passes_on_a_healthy_deployment(
         "compression": "PASS",
         "rate-limit headers": "PASS",
         "cache headers": "PASS",
+        "disconnect mid-body": "PASS",
+        "query: repeated": "PASS",
+        "query: unknown": "PASS",
+        "log control chars": "PASS",
+        "email NFKC login": "PASS",
     }, result.stdout
     assert "then HIT" in result.stdout
     assert DEFAULT_PASSWORD not in result.stdout + result.stderr
@@ -61,10 +66,12 @@ async def test_failures_exit_1_and_say_what_failed(serve: Any) -> None:
     assert found["cors"] == "FAIL"
     assert found["cache headers"] == "SKIP"
     assert found["liveness"] == "PASS"
-    assert "FAILED: 1 of 8 checks failed" in result.stdout
+    assert "FAILED: 1 of 13 checks failed" in result.stdout
 
 
 def test_unreachable_deployment_fails_every_check() -> None:
     result = verify(f"http://127.0.0.1:{free_port()}", "--token", "x")
     assert result.returncode == 1
-    assert set(states(result.stdout).values()) == {"FAIL"}
+    found = states(result.stdout)
+    assert found.pop("email NFKC login") == "SKIP"  # needs --email and --password
+    assert set(found.values()) == {"FAIL"}

@@ -264,15 +264,21 @@ def _count(raw: str) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
-    from alpine_api.verify import Verifier, report
+    from alpine_api.probes import Prober
+    from alpine_api.verify import report
 
     origin = args.origin
     if origin is None:
         configured = os.environ.get("ALPINE_CORS_ORIGINS", "").split(",")[0].strip()
         origin = configured or "http://localhost:3000"
     password = args.password or os.environ.get("ALPINE_VERIFY_PASSWORD")
-    verifier = Verifier(
-        args.url, origin=origin, token=args.token, email=args.email, password=password
+    verifier = Prober(
+        args.url,
+        origin=origin,
+        token=args.token,
+        email=args.email,
+        password=password,
+        log_path=args.log,
     )
     if not report(args.url, verifier.run(), sys.stdout):
         raise SystemExit(1)
@@ -321,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--token", help="access token for the cache check")
     verify.add_argument("--email", help="log in as this user for the cache check")
     verify.add_argument("--password", help="with --email (or ALPINE_VERIFY_PASSWORD)")
+    verify.add_argument("--log", help="the service's log file: checked for forged lines")
     verify.set_defaults(func=cmd_verify)
     return parser
 
