@@ -24,6 +24,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 QUERY_RULES = "alpine.query_rules"
+CHECKED = "alpine.query_problem"  # where a request's outcome is kept in its scope state
 NAME_SHOWN_MAX = 64  # a name is echoed in the error, cut to this length
 
 # handler -> (names it takes, names that may repeat)
@@ -49,10 +50,19 @@ def _refusal(name: str, message: str) -> ValidationException:
 
 
 def query_problem(scope: Scope) -> ValidationException | None:
-    """Why this request's query string is refused, or None when it is acceptable."""
-    query = scope.get("query_string", b"")
-    if not query:
+    """Why this request's query string is refused, or None when it is acceptable. Worked
+    out once per request: the gate's fast path asks first, then `strict_query`."""
+    if not scope.get("query_string"):
         return None
+    state = scope["state"]
+    if CHECKED not in state:
+        state[CHECKED] = _problem(scope)
+    problem: ValidationException | None = state[CHECKED]
+    return problem
+
+
+def _problem(scope: Scope) -> ValidationException | None:
+    query = scope["query_string"]
     rules: Rules = scope["litestar_app"].state[QUERY_RULES]
     rule = rules.get(scope.get("route_handler"))
     if rule is None:  # not an HTTP handler of ours (no such route, a mount): nothing to check
