@@ -59,6 +59,8 @@ async def test_unknown_or_repeated_query_parameters_are_400_everywhere(
             assert response.status_code == 400, (url, response.text)
             assert name in response.json()["detail"], url
     assert (await client.get("/api/signals?symbol=A&limit=3", headers=admin)).status_code == 200
+    # Without a token, a user's route is a 401 before its query is looked at.
+    assert (await client.get("/api/signals/subscribed?bust=1")).status_code == 401
 
 
 async def test_repeated_parameters_cannot_poison_another_users_page(

@@ -1,7 +1,7 @@
 """HTTP hygiene shared by every route: request ids, access log and request metrics,
 one error shape, CORS, compression, the body size limit and the OpenAPI document.
 
-`create_app` passes the configuration objects (and the `strict_query` middleware: unknown
+`create_app` passes the configuration objects (and the `refuse_bad_query` hook: unknown
 or repeated query parameters are a 400) to Litestar and calls `install(app)`.
 """
 
@@ -16,7 +16,7 @@ from alpine_api.http.middleware import observe_requests
 from alpine_api.http.openapi import BEARER, document_errors, openapi_config
 from alpine_api.http.options import answer_full_allow
 from alpine_api.http.query import install as install_query_rules
-from alpine_api.http.query import strict_query
+from alpine_api.http.query import refuse_bad_query
 
 __all__ = [
     "BEARER",
@@ -28,7 +28,7 @@ __all__ = [
     "error_response",
     "install",
     "openapi_config",
-    "strict_query",
+    "refuse_bad_query",
 ]
 
 

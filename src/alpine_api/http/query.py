@@ -5,7 +5,9 @@ Litestar itself ignores unknown names and keeps one value of a repeated one, so 
 this `?limit=1&limit=2` would be answered as one of them while the response cache keyed
 it as both, and `?bust=N` would make a new cache entry per N. A request is refused before
 its handler (or the request gate's cached fast path, see request_gate.py) runs, so neither
-can reach the cache.
+can reach the cache. The check is the app's `before_request` hook: it runs after the
+guards (an anonymous request to a user's route is still a 401 before its input is looked
+at) and before Litestar parses the parameters.
 
 The names a route takes come from Litestar's own metadata: the kwargs model it builds for
 each handler from its signature and its dependencies (the names clients send, aliases
@@ -17,11 +19,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from litestar import Litestar
-from litestar.enums import ScopeType
+from litestar import Litestar, Request
 from litestar.exceptions import ValidationException
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 QUERY_RULES = "alpine.query_rules"
 CHECKED = "alpine.query_problem"  # where a request's outcome is kept in its scope state
@@ -51,7 +52,7 @@ def _refusal(name: str, message: str) -> ValidationException:
 
 def query_problem(scope: Scope) -> ValidationException | None:
     """Why this request's query string is refused, or None when it is acceptable. Worked
-    out once per request: the gate's fast path asks first, then `strict_query`."""
+    out once per request: the gate's fast path asks first, then `refuse_bad_query`."""
     if not scope.get("query_string"):
         return None
     state = scope["state"]
@@ -78,15 +79,10 @@ def _problem(scope: Scope) -> ValidationException | None:
     return None
 
 
-def strict_query(app: ASGIApp) -> ASGIApp:
-    """Litestar middleware factory (app-level, after the request gate)."""
-
-    async def check(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and (problem := query_problem(scope)) is not None:
-            raise problem
-        await app(scope, receive, send)
-
-    return check
+async def refuse_bad_query(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request` hook: 400 for an unknown or repeated query parameter."""
+    if (problem := query_problem(request.scope)) is not None:
+        raise problem
 
 
 def install(app: Litestar) -> None:
