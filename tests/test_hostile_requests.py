@@ -185,7 +185,7 @@ async def test_stored_emails_take_their_normalised_spelling_unless_taken(
     carl = await insert_user(db, f"{_wide('carl')}@example.com")
     carl_again = await insert_user(db, f"{_wide('carl')}@{_wide('e')}xample.com")
     before = dict(await db.fetch("SELECT id, email FROM users"))
-    await db.execute((MIGRATIONS_DIR / "0021_normalize_emails.sql").read_text())
+    await db.execute((MIGRATIONS_DIR / "0022_normalize_emails.sql").read_text())
     after = dict(await db.fetch("SELECT id, email FROM users"))
     assert after[lookalike] == before[lookalike]  # admin@example.com is taken
     assert after[bob] == "bob@example.com" and after[carl] == "carl@example.com"
