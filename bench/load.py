@@ -112,7 +112,7 @@ def _evalsha_process(redis_url: str, seconds: float, out: multiprocessing.Queue)
         async def loop(i: int) -> None:
             nonlocal done
             while time.monotonic() < deadline:
-                await gate.check(f"{{u:{i}}}:rl:bench", 10**9, 1000, user_id=i, jti="x")
+                await gate.check(f"{{u:{i}}}:lim:bench", (10**9, 1000), user_id=i, jti="x")
                 done += 1
 
         await asyncio.gather(*(loop(i) for i in range(16)))

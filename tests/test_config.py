@@ -27,6 +27,8 @@ CONTRACT_VARIABLES = {
     "ALPINE_CORS_ORIGINS",
     "ALPINE_RATE_LIMIT",
     "ALPINE_AUTH_RATE_LIMIT",
+    "ALPINE_RATE_LIMIT_PRO",
+    "ALPINE_RATE_LIMIT_ELITE",
     "ALPINE_RATE_LIMIT_FAIL_OPEN",
     "ALPINE_RATE_LIMIT_ENABLED",
     "ALPINE_CACHE_ENABLED",
@@ -56,6 +58,8 @@ BAD_VALUES = [
     ("ALPINE_RATE_LIMIT", "0/60"),
     ("ALPINE_RATE_LIMIT", "100/minute"),
     ("ALPINE_AUTH_RATE_LIMIT", "10/0"),
+    ("ALPINE_RATE_LIMIT_PRO", "300"),
+    ("ALPINE_RATE_LIMIT_ELITE", "1000/-60"),
     ("ALPINE_RATE_LIMIT_FAIL_OPEN", "maybe"),
     ("ALPINE_RATE_LIMIT_ENABLED", "2"),
     ("ALPINE_CACHE_ENABLED", "enabled"),
@@ -106,6 +110,8 @@ def test_defaults_match_the_contract() -> None:
     assert settings.cors_origins == ("http://localhost:3000",)
     assert settings.rate_limit == RateSpec(100, 60)
     assert settings.auth_rate_limit == RateSpec(10, 60)
+    assert settings.rate_limit_pro == RateSpec(300, 60)
+    assert settings.rate_limit_elite == RateSpec(1000, 60)
     assert settings.rate_limit_fail_open is True
     assert settings.rate_limit_enabled is True
     assert settings.cache_enabled is True

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
 from alpine_api.embedded import EmbeddedValkey
-from alpine_api.request_gate import ClientAddress
+from alpine_api.rate_limits import ClientAddress
 from tests.conftest import settings_env
 from tests.support import bearer, insert_user
 

@@ -7,7 +7,7 @@ the CLI prints it and exits non-zero. Nothing here imports the rest of the packa
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -50,7 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # When set, GET /metrics requires `Authorization: Bearer <metrics_token>`.
     metrics_token: str = ""
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    # Per client: starter users and anonymous clients, then pro and elite users.
     rate_limit: RateSpec = RateSpec(100, 60)
+    rate_limit_pro: RateSpec = RateSpec(300, 60)
+    rate_limit_elite: RateSpec = RateSpec(1000, 60)
     auth_rate_limit: RateSpec = RateSpec(10, 60)
     rate_limit_fail_open: bool = True
     rate_limit_enabled: bool = True
@@ -177,18 +180,19 @@ def load_settings(
     for key, (field, low, high) in int_fields.items():
         if (raw := get(key)) is not None:
             values[field] = _parse_int(f"ALPINE_{key}", raw, minimum=low, maximum=high)
-    for key, field in (("RATE_LIMIT", "rate_limit"), ("AUTH_RATE_LIMIT", "auth_rate_limit")):
-        if (raw := get(key)) is not None:
-            values[field] = _parse_rate(f"ALPINE_{key}", raw)
-    bool_fields = {
-        "RATE_LIMIT_FAIL_OPEN": "rate_limit_fail_open",
-        "RATE_LIMIT_ENABLED": "rate_limit_enabled",
-        "CACHE_ENABLED": "cache_enabled",
-        "REDIS_CLUSTER": "redis_cluster",
+    parsed_fields: dict[str, tuple[str, Callable[[str, str], object]]] = {
+        "RATE_LIMIT": ("rate_limit", _parse_rate),
+        "RATE_LIMIT_PRO": ("rate_limit_pro", _parse_rate),
+        "RATE_LIMIT_ELITE": ("rate_limit_elite", _parse_rate),
+        "AUTH_RATE_LIMIT": ("auth_rate_limit", _parse_rate),
+        "RATE_LIMIT_FAIL_OPEN": ("rate_limit_fail_open", _parse_bool),
+        "RATE_LIMIT_ENABLED": ("rate_limit_enabled", _parse_bool),
+        "CACHE_ENABLED": ("cache_enabled", _parse_bool),
+        "REDIS_CLUSTER": ("redis_cluster", _parse_bool),
     }
-    for key, field in bool_fields.items():
+    for key, (field, parse) in parsed_fields.items():
         if (raw := get(key)) is not None:
-            values[field] = _parse_bool(f"ALPINE_{key}", raw)
+            values[field] = parse(f"ALPINE_{key}", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = _parse_origins("ALPINE_CORS_ORIGINS", raw)
     if (raw := get("TRUSTED_PROXIES")) is not None:

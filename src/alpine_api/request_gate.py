@@ -3,12 +3,17 @@ Redis round trip (redis/gate.lua).
 
 For each /api request it
 1. verifies the bearer token's signature (cached; see auth.tokens), if there is one;
-2. picks the policy (login/register share a stricter per-IP bucket, see POLICIES) and
-   the client: the user id for a valid token, else the client IP (the socket peer, or
-   X-Forwarded-For when the peer is a trusted proxy);
-3. runs the gate script: the sliding-window decision and, for a user, their revocation
-   state and cached record, which auth.current then uses without another round trip;
-4. answers 429 when over the limit, else calls the app and adds the rate-limit headers.
+2. picks the client: the user id for a valid token, else the client IP (the socket peer,
+   or X-Forwarded-For when the peer is a trusted proxy); login/register share a stricter
+   per-IP policy (see rate_limits.py);
+3. runs the gate script: the user's revocation state and cached record, which
+   auth.current then uses without another round trip, and the sliding-window decision
+   under the policy of the tier that record names;
+4. when the script could not vouch for the token (revoked, user inactive, or not known
+   to Redis), counts the request in a second call: against the user once PostgreSQL has
+   vouched for them, else against the client IP, so a refused token never uses up its
+   owner's quota (and, on a cluster, no script touches two clients' slots);
+5. answers 429 when over the limit, else calls the app and adds the rate-limit headers.
 
 Cached GETs (FAST_ROUTES) are answered by the gate itself when it can: the same script
 call also returns the current cached response for this request (the user's own entry, or
@@ -24,9 +29,7 @@ The redis client's short timeout bounds how long a request can wait on a dead Re
 
 from __future__ import annotations
 
-import ipaddress
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -41,29 +44,24 @@ from litestar.types import (
     Send,
 )
 
-from alpine_api.auth.current import CLAIMS, GATE_RESULT, USER_ID, decode_record
-from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
-from alpine_api.config import RateSpec, Settings
-from alpine_api.http.query import query_problem
-from alpine_api.metrics import (
-    CACHE_HITS,
-    RATE_LIMIT_EXCEEDED,
-    RATE_LIMIT_REQUESTS,
-    RATE_LIMIT_UNAVAILABLE,
+from alpine_api.auth.current import (
+    CLAIMS,
+    CURRENT_USER,
+    GATE_RESULT,
+    USER_ID,
+    decode_record,
+    load_user,
 )
+from alpine_api.auth.tokens import Claims
+from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
+from alpine_api.db import DatabaseUnavailable
+from alpine_api.http.query import query_problem
+from alpine_api.metrics import CACHE_HITS
+from alpine_api.rate_limits import DEFAULT, ClientAddress, Limits, Policy
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
+from alpine_api.redis.gate import UNKNOWN, GateResult
 from alpine_api.services import Services
-
-DEFAULT = "default"
-AUTH = "auth"
-# Per-route policies: path -> policy name. Paths not listed use DEFAULT.
-# A policy here is counted per client IP, whatever token the request carries.
-ROUTE_POLICIES: dict[str, str] = {
-    "/api/auth/login": AUTH,
-    "/api/auth/register": AUTH,
-}
-
 
 # Cached GET routes the gate may answer from Redis directly (see the module docstring).
 FAST_ROUTES: dict[str, CachePolicy] = {
@@ -73,69 +71,6 @@ FAST_ROUTES: dict[str, CachePolicy] = {
 }
 _FAST_HITS = {policy.name: CACHE_HITS.labels(cache=policy.name) for policy in FAST_ROUTES.values()}
 TIER_HINTS_MAX = 100_000
-
-
-class Policy:
-    """A named limit with its metric children and constant header parts made once."""
-
-    def __init__(self, name: str, spec: RateSpec) -> None:
-        self.name = name
-        self.limit = spec.limit
-        self.window_ms = spec.window_seconds * 1000
-        self.requests = RATE_LIMIT_REQUESTS.labels(policy=name)
-        self.exceeded = RATE_LIMIT_EXCEEDED.labels(policy=name)
-        self.unavailable = RATE_LIMIT_UNAVAILABLE.labels(policy=name)
-        self.static_headers = [
-            (b"x-ratelimit-limit", str(spec.limit).encode()),
-            (b"ratelimit-policy", f'"{name}";q={spec.limit};w={spec.window_seconds}'.encode()),
-        ]
-
-    def headers(self, remaining: int, reset_ms: int) -> list[tuple[bytes, bytes]]:
-        reset = str(max(1, math.ceil(reset_ms / 1000))).encode()
-        return [
-            *self.static_headers,
-            (b"x-ratelimit-remaining", str(remaining).encode()),
-            (b"x-ratelimit-reset", reset),
-            (
-                b"ratelimit",
-                b'"' + self.name.encode() + b'";r=' + str(remaining).encode() + b";t=" + reset,
-            ),
-        ]
-
-
-def build_policies(settings: Settings) -> dict[str, Policy]:
-    return {
-        DEFAULT: Policy(DEFAULT, settings.rate_limit),
-        AUTH: Policy(AUTH, settings.auth_rate_limit),
-    }
-
-
-class ClientAddress:
-    """The client IP: the socket peer, unless the peer is a trusted proxy."""
-
-    def __init__(self, trusted: Iterable[str]) -> None:
-        self.trusted = [ipaddress.ip_network(item, strict=False) for item in trusted]
-
-    def _is_trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.trusted)
-
-    def of(self, scope: Scope) -> str:
-        client = scope.get("client")
-        peer = client[0] if client else "unknown"
-        if not self.trusted or not self._is_trusted(peer):
-            return peer
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                hops = [hop.strip() for hop in value.decode("latin-1").split(",")]
-                # The nearest hop that is not one of our proxies is the client.
-                for hop in reversed(hops):
-                    if hop and not self._is_trusted(hop):
-                        return hop
-        return peer
 
 
 def _accepts_gzip(scope: Scope) -> bool:
@@ -189,6 +124,46 @@ async def _send_error(
     await send(end)
 
 
+def _ip_limiter(client: ClientAddress, scope: Scope, policy: Policy) -> str:
+    return keys.limiter(keys.ip_tag(client.of(scope)), policy.name)
+
+
+async def _count_user_request(
+    svc: Services,
+    scope: Scope,
+    claims: Claims,
+    result: GateResult,
+    limits: Limits,
+    client: ClientAddress,
+) -> tuple[Policy, GateResult]:
+    """The policy a token's request counts under and the decision. The gate script has
+    counted it when it could vouch for the token; else PostgreSQL decides here (as
+    auth.current would, which then reuses the answer): a user it vouches for is counted
+    under their tier, a refused token against the client IP, as an anonymous request."""
+    if result.policy > 0:
+        return limits.tiers[result.policy - 1], result
+    state = scope["state"]
+    user = None
+    if result.policy == UNKNOWN:
+        try:
+            user = await load_user(svc, claims, result)
+        except DatabaseUnavailable:
+            pass  # nobody vouches for the token: counted per IP; the handler answers 503
+        else:
+            if user is None:
+                del state[CLAIMS]
+    else:
+        del state[CLAIMS]  # refused: wherever a user is needed, the answer is 401
+    if user is None:
+        policy = limits.anonymous
+        return policy, await svc.gate.check(_ip_limiter(client, scope, policy), policy.args)
+    state[CURRENT_USER] = user
+    state[USER_ID] = user.id
+    policy = limits.of_tier(user.tier)
+    user_limiter = keys.limiter(keys.user_tag(user.id), DEFAULT)
+    return policy, await svc.gate.check(user_limiter, policy.args)
+
+
 def request_gate(app: ASGIApp) -> ASGIApp:
     """Litestar middleware factory (app-level `middleware=[request_gate]`)."""
     prepared: dict[str, Any] = {}
@@ -200,22 +175,29 @@ def request_gate(app: ASGIApp) -> ASGIApp:
             return
         svc: Services = scope["litestar_app"].state.services
         if not prepared:
-            prepared["policies"] = build_policies(svc.settings)
+            prepared["limits"] = Limits(svc.settings)
             prepared["client"] = ClientAddress(svc.settings.trusted_proxies)
+        limits: Limits = prepared["limits"]
         state = scope["state"]
         token = _bearer(scope)
         claims = svc.tokens.verify(token) if token else None
         if claims is not None:
             state[CLAIMS] = claims
-        policy_name = ROUTE_POLICIES.get(scope["path"], DEFAULT)
-        policy: Policy = prepared["policies"][policy_name]
-        # A policy of ROUTE_POLICIES counts per IP; the default one per user when known.
-        user_id = claims.user_id if claims is not None and policy_name == DEFAULT else None
+        route_policy = limits.routes.get(scope["path"])
+        # A route's own policy counts per IP; any other request per user when known.
+        user_id = claims.user_id if claims is not None and route_policy is None else None
+        policy = route_policy or limits.anonymous
         limiting = svc.settings.rate_limit_enabled
         if not limiting and user_id is None:
             await app(scope, receive, send)
             return
-        client = keys.user_tag(user_id) if user_id else keys.ip_tag(prepared["client"].of(scope))
+        if user_id is not None:
+            limiter_key, limit_args = (
+                keys.limiter(keys.user_tag(user_id), DEFAULT),
+                limits.tier_args,
+            )
+        else:
+            limiter_key, limit_args = _ip_limiter(prepared["client"], scope, policy), policy.args
         fast, cached, tier_hint = None, None, ""
         if user_id is not None and scope["method"] == "GET" and svc.settings.cache_enabled:
             fast = FAST_ROUTES.get(scope["path"])
@@ -230,15 +212,21 @@ def request_gate(app: ASGIApp) -> ASGIApp:
                     tag, variant = entry_location(fast, user_id, tier_hint, path, query)
                     cached = (keys.generation(tag), keys.cache_entry(tag, variant))
         try:
-            result = await svc.gate.check(
-                keys.rate_window(client, policy.name),
-                policy.limit if limiting else 0,
-                policy.window_ms,
+            result = counted = await svc.gate.check(
+                limiter_key,
+                limit_args if limiting else (),
                 user_id=user_id,
                 jti=claims.jti if claims is not None and user_id else "",
                 cached=cached,
                 gzip=cached is not None and _accepts_gzip(scope),
             )
+            if user_id is not None:
+                state[GATE_RESULT] = result
+                if limiting:
+                    assert claims is not None
+                    policy, counted = await _count_user_request(
+                        svc, scope, claims, result, limits, prepared["client"]
+                    )
         except REDIS_ERRORS:
             if limiting:
                 policy.unavailable.inc()
@@ -249,19 +237,16 @@ def request_gate(app: ASGIApp) -> ASGIApp:
                     return
             await app(scope, receive, send)
             return
-        if user_id is not None:
-            state[GATE_RESULT] = result
         headers: list[tuple[bytes, bytes]] = []
         if limiting:
             policy.requests.inc()
-            headers = policy.headers(result.remaining, result.reset_ms)
-            if not result.allowed:
+            headers = policy.headers(counted.remaining, counted.reset_ms)
+            if not counted.allowed:
                 policy.exceeded.inc()
-                retry_after = str(max(1, math.ceil(result.reset_ms / 1000))).encode()
-                detail = (
-                    f"Rate limit exceeded: {policy.limit} requests per {policy.window_ms // 1000} s"
+                retry_after = str(max(1, math.ceil(counted.reset_ms / 1000))).encode()
+                await _send_error(
+                    send, 429, policy.detail, [*headers, (b"retry-after", retry_after)]
                 )
-                await _send_error(send, 429, detail, [*headers, (b"retry-after", retry_after)])
                 return
         if fast is not None and result.record is not None and result.revoked == 0:
             user = decode_record(result.record)

@@ -76,7 +76,7 @@ def record_from_row(row: Any) -> CurrentUser:
     )
 
 
-async def _load(svc: Services, claims: Claims, gate: GateResult | None) -> CurrentUser | None:
+async def load_user(svc: Services, claims: Claims, gate: GateResult | None) -> CurrentUser | None:
     """The user behind valid claims, or None when revoked, unknown or inactive."""
     if gate is not None and gate.revoked == 1:
         return None
@@ -120,7 +120,7 @@ async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
     claims: Claims | None = state.get(CLAIMS)
     if claims is None:
         raise unauthorized()
-    user = await _load(services_of(connection.app.state), claims, state.get(GATE_RESULT))
+    user = await load_user(services_of(connection.app.state), claims, state.get(GATE_RESULT))
     if user is None:
         raise unauthorized()
     state[CURRENT_USER] = user

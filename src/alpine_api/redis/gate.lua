@@ -1,71 +1,148 @@
--- One round trip per /api request: the sliding-window rate-limit decision and, for a
--- request with a valid token, the user's revocation state and cached record.
+-- One round trip per /api request: the rate-limit decision and, for a request with a
+-- valid token, the user's revocation state and cached record.
 --
--- KEYS[1]  rate window (sorted set: member = request nonce, score = time in ms)
+-- KEYS[1]  the client's limiter state (hash, see below)
 -- KEYS[2]  (optional) the user's revoked-token hash, see keys.revoked
 -- KEYS[3]  (optional) the user's cached record
 -- KEYS[4]  (optional) the user's generation counter (bumped by every write to the user)
 -- KEYS[5]  (optional) generation counter of a cached response's namespace
 -- KEYS[6]  (optional) that cached response (hash {g, b, z}, see cache_set.lua)
--- ARGV[1]  limit (0 = rate limiting off)     ARGV[2] window in ms
--- ARGV[3]  nonce naming this request          ARGV[4] the token's jti (with KEYS[2])
--- ARGV[5]  (with KEYS[6]) 'z' to prefer the gzip form of the cached body, else 'b'
+-- ARGV[1]  nonce naming this request          ARGV[2] the token's jti (with KEYS[2])
+-- ARGV[3]  (with KEYS[6]) 'z' to prefer the gzip form of the cached body, else 'b'
+-- ARGV[4..] limits as (limit, window ms) pairs, none = rate limiting off. Without KEYS[2]
+--          the first pair is the client's. With KEYS[2] there is one pair per tier
+--          (starter, pro, elite) and the user's record picks it.
 --
--- Returns {allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false,
---          generation, cached body | false, 1 if that body is gzip}.
+-- Returns {policy, allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1),
+--          record | false, generation, cached body | false, 1 if that body is gzip}.
+-- policy: the number of the pair the request was counted under (1, 2, 3), 0 when the
+-- token is refused (revoked, user inactive) and -1 when its validity is unknown here
+-- (no record or incomplete revocations): neither is counted, the caller counts the
+-- request against the client IP or, once PostgreSQL vouched for the user, against the
+-- user (a second call, without KEYS[2], on the same limiter key).
+--
 -- A record re-filled from PostgreSQL is stored only if the generation is still the one
 -- read here (record_set.lua), so a read that raced with a write (a deactivation, a tier
 -- change) cannot put back the old record.
--- Sliding log: exact (no burst at window edges) and rejected requests are not recorded,
--- so a client that keeps retrying is let in as soon as its oldest request ages out.
--- Time comes from the Redis server (TIME), so app servers' clocks do not matter.
--- Idempotent per nonce: a retried call (reply lost to a timeout or a failover) is not
--- counted twice.
 
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local allowed, remaining, reset = 1, 0, 0
+local TIERS = {starter = 1, pro = 2, elite = 3}
+-- Nonces of the last admitted requests kept for spotting retries.
+local RECENT = 8
 
-if limit > 0 then
+-- Sliding window over sub-windows: a window of W ms is cut into `slots` sub-windows of
+-- `step` ms (1 s for windows up to 60 s, else W/60 rounded up to whole seconds), aligned
+-- to Redis server time. A request is admitted when the requests admitted in the current
+-- sub-window and the `slots - 1` before it number fewer than the limit, and counts until
+-- its sub-window leaves the window: at most `limit` in any window of `slots * step` ms
+-- that starts on a sub-window boundary. The hash holds one field per non-empty
+-- sub-window (at most `slots`, 60 for the defaults, whatever the limit) plus:
+--   n  requests counted in live sub-windows     h  oldest sub-window that may have any
+--   s  step (a different step starts afresh)    r  nonces of the last RECENT admissions
+-- Rejected requests are not counted; a retried call (reply lost to a timeout or a
+-- failover, same nonce) is answered as admitted and not counted again.
+local function take(key, limit, window, nonce)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local key = KEYS[1]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local used = redis.call('ZCARD', key)
-  if redis.call('ZSCORE', key, ARGV[3]) then
+  local step = math.ceil(window / 60000) * 1000
+  local slots = math.ceil(window / step)
+  local cur = math.floor(now / step)
+  local first = cur - slots + 1
+  local state = redis.call('HMGET', key, 'n', 'h', 's', 'r', cur)
+  local total, head, recent = tonumber(state[1]) or 0, tonumber(state[2]) or cur, state[4] or '|'
+  local current = tonumber(state[5]) or 0
+  local dirty = false
+  if state[3] and tonumber(state[3]) ~= step then
+    redis.call('DEL', key)
+    total, head, recent, current = 0, cur, '|', 0
+  end
+  if head < first then
+    -- Sub-windows [head, first) left the window: drop them, find the oldest one left.
+    -- The key expires a window after its last admission, so head >= cur - 2 * slots.
+    local indexes = {}
+    for i = head, cur do
+      indexes[#indexes + 1] = i
+    end
+    local counts = redis.call('HMGET', key, unpack(indexes))
+    local gone = {}
+    head = cur
+    for j = 1, #indexes do
+      local count = tonumber(counts[j])
+      if count then
+        if indexes[j] < first then
+          total = total - count
+          gone[#gone + 1] = indexes[j]
+        elseif indexes[j] < head then
+          head = indexes[j]
+        end
+      end
+    end
+    if #gone > 0 then
+      redis.call('HDEL', key, unpack(gone))
+    end
+    dirty = true
+  end
+  local allowed = 1
+  if string.find(recent, '|' .. nonce .. '|', 1, true) then
     -- The client's retry of a call whose reply it lost: already counted and let in.
-  elseif used < limit then
-    redis.call('ZADD', key, now, ARGV[3])
-    redis.call('PEXPIRE', key, window)
-    used = used + 1
+  elseif total < limit then
+    total, current = total + 1, current + 1
+    recent = '|' .. nonce .. recent
+    local cut, seen = 0, 0
+    while seen <= RECENT do
+      cut = string.find(recent, '|', cut + 1, true)
+      if not cut then break end
+      seen = seen + 1
+    end
+    if cut then
+      recent = string.sub(recent, 1, cut)
+    end
+    redis.call('HSET', key, cur, current, 'n', total, 'h', head, 's', step, 'r', recent)
+    redis.call('PEXPIRE', key, slots * step)
+    dirty = false
   else
     allowed = 0
   end
-  remaining = limit - used
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  if oldest[2] then
-    reset = tonumber(oldest[2]) + window - now
-  else
-    reset = window
+  if dirty then
+    redis.call('HSET', key, 'n', total, 'h', head, 's', step)
   end
+  local reset = window
+  if total > 0 then
+    reset = (head + slots) * step - now
+  end
+  return allowed, math.max(limit - total, 0), reset
 end
 
+local policy, allowed, remaining, reset = 0, 1, 0, 0
 local revoked, record, generation = -1, false, '0'
 if KEYS[2] then
   if redis.call('HEXISTS', KEYS[2], '_synced') == 1 then
-    revoked = redis.call('HEXISTS', KEYS[2], ARGV[4])
+    revoked = redis.call('HEXISTS', KEYS[2], ARGV[2])
   end
   record = redis.call('GET', KEYS[3])
   generation = redis.call('GET', KEYS[4]) or '0'
+  if revoked == 1 then
+    policy = 0
+  elseif revoked == 0 and record then
+    local user = cjson.decode(record)
+    policy = user.is_active and (TIERS[user.tier] or 1) or 0
+  else
+    policy = -1
+  end
+else
+  policy = 1
+end
+if ARGV[4] and policy > 0 then
+  local limit, window = tonumber(ARGV[2 + 2 * policy]), tonumber(ARGV[3 + 2 * policy])
+  allowed, remaining, reset = take(KEYS[1], limit, window, ARGV[1])
 end
 
 -- A cached response for this request, if current: served straight from the gate
 -- (one round trip in all), after the caller has checked the record it comes with.
 local body, gzipped = false, 0
-if KEYS[6] and allowed == 1 then
+if KEYS[6] and policy > 0 and allowed == 1 then
   local entry = redis.call('HMGET', KEYS[6], 'g', 'b', 'z')
   if entry[1] and entry[1] == (redis.call('GET', KEYS[5]) or '0') then
-    if ARGV[5] == 'z' and entry[3] and entry[3] ~= '' then
+    if ARGV[3] == 'z' and entry[3] and entry[3] ~= '' then
       body, gzipped = entry[3], 1
     else
       body = entry[2]
@@ -73,4 +150,4 @@ if KEYS[6] and allowed == 1 then
   end
 end
 
-return {allowed, remaining, reset, revoked, record, generation, body, gzipped}
+return {policy, allowed, remaining, reset, revoked, record, generation, body, gzipped}

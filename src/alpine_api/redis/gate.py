@@ -5,13 +5,19 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from alpine_api.redis import keys
 from alpine_api.redis.client import ScriptClient, load_script
 
+# GateResult.policy for a user's request that was not counted (see gate.lua).
+REFUSED = 0  # the token is revoked or the user inactive
+UNKNOWN = -1  # Redis cannot tell: no cached record or incomplete revocations
+
 
 class GateResult(NamedTuple):
+    policy: int  # number (from 1) of the limit pair counted under, else REFUSED / UNKNOWN
     allowed: bool
     remaining: int
     reset_ms: int
@@ -25,30 +31,31 @@ class GateResult(NamedTuple):
 class Gate:
     def __init__(self, client: ScriptClient) -> None:
         self._script = load_script(client, "gate")
-        # Unique per request across workers and instances: members of the window set.
+        # Unique per request across workers and instances: how the script spots retries.
         self._prefix = f"{os.getpid()}.{secrets.token_hex(4)}."
         self._counter = itertools.count()
 
     async def check(
         self,
-        window_key: str,
-        limit: int,
-        window_ms: int,
+        limiter_key: str,
+        limits: Sequence[int],
         *,
         user_id: int | None = None,
         jti: str = "",
         cached: tuple[str, str] | None = None,
         gzip: bool = False,
     ) -> GateResult:
-        """One EVALSHA. `limit` 0 skips limiting; `user_id` adds the auth lookups;
+        """One EVALSHA. `limits`: flat (limit, window ms) pairs, empty to skip limiting;
+        without `user_id` the first pair applies, with it (which adds the auth lookups)
+        one pair per tier, starter first, and the user's cached record picks it.
         `cached` (a namespace's generation key and an entry key, in the user's slot on a
         cluster) adds a cached-response lookup. Raises when Redis does not answer."""
         nonce = f"{self._prefix}{next(self._counter)}"
         if user_id is None:
-            script_keys = [window_key]
+            script_keys = [limiter_key]
         else:
             script_keys = [
-                window_key,
+                limiter_key,
                 keys.revoked(user_id),
                 keys.user_record(user_id),
                 keys.generation(keys.user_tag(user_id)),
@@ -56,10 +63,11 @@ class Gate:
             if cached is not None:
                 script_keys += cached
         reply = await self._script(
-            keys=script_keys, args=[limit, window_ms, nonce, jti, "z" if gzip else "b"]
+            keys=script_keys, args=[nonce, jti, "z" if gzip else "b", *limits]
         )
-        allowed, remaining, reset_ms, revoked, record, generation, body, body_gzip = reply
+        policy, allowed, remaining, reset_ms, revoked, record, generation, body, body_gzip = reply
         return GateResult(
+            int(policy),
             bool(allowed),
             int(remaining),
             int(reset_ms),

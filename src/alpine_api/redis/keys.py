@@ -2,8 +2,9 @@
 
 Keys that one script touches share a hash tag (the part in braces), so each script's
 keys live in one slot and the same scripts run unchanged on Redis / Valkey Cluster:
-- `{u:<id>}:...`   a user's rate-limit window, revocations, record and cached responses
-- `{ip:<addr>}:...` an anonymous client's rate-limit windows
+- `{u:<id>}:...`   a user's limiter state, revocations, record and cached responses
+- `{ip:<addr>}:...` limiter states counted per client IP (anonymous clients, refused
+  tokens, login and register)
 - `{c:<ns>}:...`   a shared cache namespace (signal pages per tier, admin statistics)
 """
 
@@ -22,9 +23,9 @@ def namespace_tag(namespace: str) -> str:
     return f"{{c:{namespace}}}"
 
 
-def rate_window(tag: str, policy: str) -> str:
-    """Sorted set of the timestamps of requests counted in the current window."""
-    return f"{tag}:rl:{policy}"
+def limiter(tag: str, policy: str) -> str:
+    """Hash of the client's request counts per sub-window of the window (gate.lua)."""
+    return f"{tag}:lim:{policy}"
 
 
 def revoked(user_id: int) -> str:
