@@ -28,9 +28,12 @@ from alpine_api.db import migrate
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 JWT_SECRET = "bench-secret-" + "b" * 40
-# A rate limit no benchmark reaches (its cost is still paid); a 1 s window keeps the
-# sliding log small.
+# A rate limit no benchmark reaches (its cost is still paid), and every policy set to it.
 UNLIMITED = "1000000000/1"
+NO_LIMITS = {
+    f"ALPINE_{name}": UNLIMITED
+    for name in ("RATE_LIMIT", "RATE_LIMIT_PRO", "RATE_LIMIT_ELITE", "AUTH_RATE_LIMIT")
+}
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 

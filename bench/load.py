@@ -34,7 +34,7 @@ from alpine_api.resources import SQL_DIR
 from alpine_api.seed import SEED_PASSWORD
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     Stack,
     WrkResult,
     admin_connection,
@@ -217,7 +217,7 @@ def main() -> None:
                 _query_process, st.database_url, args.seconds
             ),
         }
-        env = {"ALPINE_RATE_LIMIT": UNLIMITED, "ALPINE_AUTH_RATE_LIMIT": UNLIMITED}
+        env = dict(NO_LIMITS)
         with server(st, **env) as a, server(st, ALPINE_CACHE_ENABLED="false", **env) as b:
             subscribed = "/api/signals/subscribed?min_confidence=0.85"
             login = [who["login_email"], SEED_PASSWORD]

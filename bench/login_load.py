@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from alpine_api.auth.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     admin_connection,
     machine,
     server,
@@ -63,7 +63,7 @@ def main() -> None:
                 (PasswordHasher().hash(PASSWORD),),
             ).fetchone()[0]  # type: ignore[index]
         auth = {"Authorization": f"Bearer {TokenService(JWT_SECRET, 86400).issue(user_id)[0]}"}
-        with server(st, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_AUTH_RATE_LIMIT=UNLIMITED) as base:
+        with server(st, **NO_LIMITS) as base:
             wrk("warm-up", f"{base}/api/auth/me", headers=auth, seconds=2)
             alone: list[int] = []
             _logins(base, args.seconds, alone)  # logins with the CPU to themselves

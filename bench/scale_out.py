@@ -26,7 +26,7 @@ from pathlib import Path
 from alpine_api.auth.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     WrkResult,
     admin_connection,
     machine,
@@ -86,7 +86,7 @@ def main() -> None:
         script = root / "patch.lua"
         script.write_text(PATCH_SCRIPT)
         on_cluster = {"ALPINE_REDIS_URL": cluster.url, "ALPINE_REDIS_CLUSTER": "true"}
-        limit = {"ALPINE_RATE_LIMIT": UNLIMITED}
+        limit = NO_LIMITS
         topologies = {
             "single Valkey, 1 instance x 2 workers": [
                 running.enter_context(server(st, workers=2, **limit))

@@ -23,10 +23,18 @@ from dataclasses import dataclass
 import httpx
 
 from alpine_api.auth.tokens import TokenService
-from bench.harness import JWT_SECRET, Stack, admin_connection, machine, server, stack, write_results
+from bench.harness import (
+    JWT_SECRET,
+    NO_LIMITS,
+    Stack,
+    admin_connection,
+    machine,
+    server,
+    stack,
+    write_results,
+)
 from tests.load_mix import Ledger, LoadMix, verify
 
-UNLIMITED = "1000000000/60"
 PASSWORD_HASH = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$not-a-real-hash"  # noqa: S105 - never logs in
 
 
@@ -159,9 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     with (
         stack() as st,
-        server(
-            st, workers=2, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_AUTH_RATE_LIMIT=UNLIMITED
-        ) as base,
+        server(st, workers=2, **NO_LIMITS) as base,
     ):
         text, ok = asyncio.run(run(st, base, args))
     command = "uv run python -m bench.stress " + " ".join(

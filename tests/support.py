@@ -21,6 +21,11 @@ from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 JWT_SECRET = "test-secret-" + "x" * 40
 UNLIMITED = "1000000/60"  # a rate limit the tests' own load never reaches
+# Every policy set to UNLIMITED: starter and anonymous, pro, elite, login and register.
+NO_LIMITS = {
+    f"ALPINE_{name}": UNLIMITED
+    for name in ("RATE_LIMIT", "RATE_LIMIT_PRO", "RATE_LIMIT_ELITE", "AUTH_RATE_LIMIT")
+}
 DEFAULT_PASSWORD = "correct horse battery"
 # Cheap parameters: tests create many users; the service itself uses argon2's defaults.
 _test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -16,10 +16,10 @@ import httpx
 
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
 from tests.load_mix import Answer, Ledger, LoadMix, verify
-from tests.support import UNLIMITED, insert_user, token_for
+from tests.support import NO_LIMITS, insert_user, token_for
 
 USERS = 6
-LOAD_ENV = {"ALPINE_RATE_LIMIT": UNLIMITED, "ALPINE_AUTH_RATE_LIMIT": UNLIMITED}
+LOAD_ENV = NO_LIMITS
 
 
 def crash(valkey: EmbeddedValkey) -> None:

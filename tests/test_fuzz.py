@@ -20,7 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support import UNLIMITED, token_for
+from tests.support import NO_LIMITS, token_for
 
 EXAMPLES = int(os.environ.get("ALPINE_FUZZ_EXAMPLES", "10"))
 # The fuzzing admin's id: far from the small ids and boundary values schemathesis tries, so
@@ -84,7 +84,7 @@ async def test_no_5xx_and_no_schema_violation_on_any_operation(
         "INSERT INTO users (email, password_hash) VALUES ('fuzz-user@example.com', 'x')"
         " RETURNING id"
     )
-    server = serve(workers=2, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_AUTH_RATE_LIMIT=UNLIMITED)
+    server = serve(workers=2, **NO_LIMITS)
 
     # Everything but logout (it would revoke the token the run depends on) ...
     run = schemathesis(tmp_path, server.url, token_for(ADMIN_ID), "--exclude-path", LOGOUT)

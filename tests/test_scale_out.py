@@ -140,24 +140,25 @@ async def _warm_up(http: tuple[httpx.AsyncClient, httpx.AsyncClient], headers: A
 
 
 # -- across instances -----------------------------------------------------------------------
-async def test_burst_of_130_across_two_instances_lets_exactly_100_through(
+async def test_a_pro_burst_of_330_across_two_instances_lets_exactly_300_through(
     http: tuple[httpx.AsyncClient, httpx.AsyncClient],
     pdb: asyncpg.Connection,
     cluster_client: RedisCluster,
 ) -> None:
-    user_id = await insert_user(pdb, "burst@example.com")
+    user_id = await insert_user(pdb, "burst@example.com", tier="pro")
     await _warm_up(http, bearer(await insert_user(pdb, "warm@example.com")))
     headers = bearer(user_id)
     answers = await asyncio.gather(
-        *(http[i % 2].get("/api/auth/me", headers=headers) for i in range(130))
+        *(http[i % 2].get("/api/auth/me", headers=headers) for i in range(330))
     )
     statuses = [a.status_code for a in answers]
-    assert statuses.count(200) == 100
+    assert statuses.count(200) == 300
     assert statuses.count(429) == 30
     assert {i % 2 for i, s in enumerate(statuses) if s == 200} == {0, 1}  # both admitted
     assert all(a.headers["retry-after"] for a in answers if a.status_code == 429)
+    assert {a.headers["ratelimit-policy"] for a in answers} == {'"pro";q=300;w=60'}
     limiter = keys.limiter(keys.user_tag(user_id), "default")
-    assert cluster_client.hget(limiter, "n") == b"100"
+    assert cluster_client.hget(limiter, "n") == b"300"
 
 
 async def test_logout_on_one_instance_is_a_401_on_the_other_at_once(

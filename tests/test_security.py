@@ -34,7 +34,7 @@ from alpine_api.auth.current import admin_guard
 from alpine_api.config import load_settings
 from alpine_api.signals.schemas import SYMBOL_PATTERN
 from tests.conftest import settings_env
-from tests.support import DEFAULT_PASSWORD, JWT_SECRET, UNLIMITED, bearer, insert_user, token_for
+from tests.support import DEFAULT_PASSWORD, JWT_SECRET, NO_LIMITS, bearer, insert_user, token_for
 
 Client = AsyncTestClient[Litestar]
 
@@ -101,9 +101,7 @@ def assert_reveals_nothing(response: httpx.Response, *sent: str) -> None:
 @pytest.fixture
 async def client(database_url: str, redis_url: str) -> AsyncIterator[Client]:
     """The app with rate limits out of the way (tests here send many requests)."""
-    env = settings_env(
-        database_url, redis_url, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_AUTH_RATE_LIMIT=UNLIMITED
-    )
+    env = settings_env(database_url, redis_url, **NO_LIMITS)
     async with AsyncTestClient(app=create_app(load_settings(env))) as test_client:
         yield test_client
 
@@ -550,7 +548,7 @@ async def test_body_over_one_mib_is_413_before_the_upload_completes(
     serve, db: asyncpg.Connection
 ) -> None:  # type: ignore[no-untyped-def]
     user = await insert_user(db, "mallory@example.com")
-    server = serve(workers=1, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_AUTH_RATE_LIMIT=UNLIMITED)
+    server = serve(workers=1, **NO_LIMITS)
     auth = bearer(user)["Authorization"]
     chunk = b"x" * 65536
     total_chunks = 640  # a 40 MiB upload; socket buffers alone take several MiB
