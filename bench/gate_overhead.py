@@ -5,22 +5,36 @@ repeated; medians reported:
 - bare: GET /health/live, no Redis, no database (the framework's ceiling here);
 - plans, limiter off / on: GET /api/subscriptions/plans (static JSON) on two servers
   that differ only in ALPINE_RATE_LIMIT_ENABLED (the limiter's own cost);
+- plans, limiter on, before: the same on the code of `--before` (default: the last
+  commit with the sliding-log limiter), extracted with `git archive`, on a Valkey of its
+  own; Valkey's time per gate decision (`usec_per_call` of EVALSHA in INFO commandstats,
+  reset before each of these runs) is read on both;
 - profile HIT: GET /api/users/profile with a token (auth + rate limit + cache hit).
-Redis round trips per cached authenticated request are counted with INFO commandstats.
+Redis round trips per cached authenticated request are counted with MONITOR.
 
-    uv run python -m bench.gate_overhead [--seconds 5] [--rounds 3]
+    uv run python -m bench.gate_overhead [--seconds 5] [--rounds 3] [--before REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import shutil
+import statistics
+import subprocess
+import tarfile
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import redis
 
 from alpine_api.auth.tokens import TokenService
+from alpine_api.embedded import EmbeddedValkey
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,
@@ -34,6 +48,47 @@ from bench.harness import (
     write_results,
     wrk,
 )
+
+REPO = Path(__file__).resolve().parents[1]
+# The last commit whose limiter kept a sliding log (one sorted-set entry per request).
+SLIDING_LOG = "719ef07"
+
+
+@contextmanager
+def source_of(rev: str) -> Iterator[Path]:
+    """The package source of commit `rev` (with the SQL files it loads), for PYTHONPATH."""
+    root = Path(tempfile.mkdtemp(prefix="alpine-before-"))
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", rev, "src", "sql", "migrations"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    try:
+        yield root / "src"
+    finally:
+        shutil.rmtree(root)
+
+
+@contextmanager
+def valkey_of_its_own(data_dir: Path) -> Iterator[str]:
+    valkey = EmbeddedValkey(data_dir)
+    valkey.start()
+    try:
+        yield valkey.url
+    finally:
+        valkey.stop()
+
+
+def timed_wrk(name: str, url: str, redis_url: str, seconds: int) -> tuple[WrkResult, float]:
+    """wrk on `url` and Valkey's usec_per_call of EVALSHA meanwhile."""
+    valkey = redis.Redis.from_url(redis_url)
+    valkey.config_resetstat()
+    result = wrk(name, url, seconds=seconds)
+    stats = valkey.info("commandstats").get("cmdstat_evalsha", {"usec_per_call": 0.0})
+    valkey.close()
+    return result, float(stats["usec_per_call"])
 
 
 def round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200) -> float:
@@ -70,10 +125,38 @@ def round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200
     return len(counted) / n
 
 
+def measure(
+    servers: dict[str, str],
+    valkeys: dict[str, str],
+    auth: dict[str, str],
+    seconds: int,
+    rounds: int,
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[float]]]:
+    """Every scenario `rounds` times, interleaved; Valkey's usec_per_call for each limiter."""
+    runs: dict[str, list[WrkResult]] = {}
+    usec: dict[str, list[float]] = {"before": [], "after": []}
+    plans = "/api/subscriptions/plans"
+    for _ in range(rounds):
+        name = "bare /health/live"
+        runs.setdefault(name, []).append(wrk(name, f"{servers['on']}/health/live", seconds=seconds))
+        name = "plans, limiter off"
+        runs.setdefault(name, []).append(wrk(name, servers["off"] + plans, seconds=seconds))
+        for variant, base in (("before", servers["before"]), ("after", servers["on"])):
+            name = f"plans, limiter on ({variant})"
+            result, per_call = timed_wrk(name, base + plans, valkeys[variant], seconds)
+            runs.setdefault(name, []).append(result)
+            usec[variant].append(per_call)
+        name = "profile, auth + limiter + cache HIT"
+        profile = f"{servers['on']}/api/users/profile"
+        runs.setdefault(name, []).append(wrk(name, profile, headers=auth, seconds=seconds))
+    return runs, usec
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", default=SLIDING_LOG, help="commit to compare with")
     args = parser.parse_args()
 
     with stack() as st:
@@ -85,37 +168,43 @@ def main() -> None:
         token = TokenService(JWT_SECRET, 86400).issue(user_id)[0]
         auth = {"Authorization": f"Bearer {token}"}
         with (
+            source_of(args.before) as before_src,
+            valkey_of_its_own(st.root / "valkey-before") as own_url,
             server(st, ALPINE_RATE_LIMIT=UNLIMITED) as on,
             server(st, ALPINE_RATE_LIMIT_ENABLED="false") as off,
+            server(
+                st,
+                ALPINE_RATE_LIMIT=UNLIMITED,
+                ALPINE_REDIS_URL=own_url,
+                PYTHONPATH=str(before_src),
+            ) as before,
         ):
             trips = round_trips(st.redis_url, on, auth)
-            runs: dict[str, list[WrkResult]] = {}
-            scenarios = [
-                ("bare /health/live", f"{on}/health/live", {}),
-                ("plans, limiter off", f"{off}/api/subscriptions/plans", {}),
-                ("plans, limiter on", f"{on}/api/subscriptions/plans", {}),
-                ("profile, auth + limiter + cache HIT", f"{on}/api/users/profile", auth),
-            ]
-            for _ in range(args.rounds):
-                for name, url, headers in scenarios:
-                    runs.setdefault(name, []).append(
-                        wrk(name, url, headers=headers, seconds=args.seconds)
-                    )
+            servers = {"on": on, "off": off, "before": before}
+            valkeys = {"before": own_url, "after": st.redis_url}
+            runs, usec = measure(servers, valkeys, auth, args.seconds, args.rounds)
     results = [median_of(r) for r in runs.values()]
-    bare, off_, on_, hit = results
+    bare, off_, before_, after_, hit = results
+    usec_before, usec_after = (statistics.median(usec[v]) for v in ("before", "after"))
     summary = (
-        f"limiter cost: {1 - on_.requests_per_second / off_.requests_per_second:.1%} of req/s; "
+        f"limiter cost: {1 - after_.requests_per_second / off_.requests_per_second:.1%} of "
+        f"req/s (before: {1 - before_.requests_per_second / off_.requests_per_second:.1%}); "
+        f"Valkey usec_per_call of the gate script: {usec_after:.2f} "
+        f"(before: {usec_before:.2f}); "
         f"cache HIT at {hit.requests_per_second / bare.requests_per_second:.2f} of bare; "
         f"Redis commands per cached authenticated request: {trips:.2f}"
     )
     markdown = (
         f"Machine: {machine()}\n\nCommand: `uv run python -m bench.gate_overhead "
-        f"--seconds {args.seconds} --rounds {args.rounds}` (medians of {args.rounds} interleaved "
-        f"rounds, wrk -t1 -c32, serve --workers 2)\n\n{table(results, bare)}\n\n{summary}\n"
+        f"--seconds {args.seconds} --rounds {args.rounds} --before {args.before}` (medians of "
+        f"{args.rounds} interleaved rounds, wrk -t1 -c32, serve --workers 2)\n\n"
+        f"{table(results, bare)}\n\n{summary}\n"
     )
     print(markdown)
     write_results(
-        "gate_overhead", {"machine": machine(), "results": results, "round_trips": trips}, markdown
+        "gate_overhead",
+        {"machine": machine(), "results": results, "round_trips": trips, "usec_per_call": usec},
+        markdown,
     )
 
 
