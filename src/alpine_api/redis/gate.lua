@@ -57,7 +57,7 @@ local function take(key, limit, window, nonce)
   end
   if head < first then
     -- Sub-windows [head, first) left the window: drop them, find the oldest one left.
-    -- The key expires a window after its last admission, so head >= cur - 2 * slots.
+    -- The key expires a window after its last sub-window began, so head >= cur - 2 * slots.
     local indexes = {}
     for i = head, cur do
       indexes[#indexes + 1] = i
@@ -86,18 +86,13 @@ local function take(key, limit, window, nonce)
     -- The client's retry of a call whose reply it lost: already counted and let in.
   elseif total < limit then
     total, current = total + 1, current + 1
-    recent = '|' .. nonce .. recent
-    local cut, seen = 0, 0
-    while seen <= RECENT do
-      cut = string.find(recent, '|', cut + 1, true)
-      if not cut then break end
-      seen = seen + 1
-    end
-    if cut then
-      recent = string.sub(recent, 1, cut)
-    end
+    -- Nonces have one length (gate.py), so RECENT of them fill a fixed prefix.
+    recent = string.sub('|' .. nonce .. recent, 1, RECENT * (#nonce + 1) + 1)
     redis.call('HSET', key, cur, current, 'n', total, 'h', head, 's', step, 'r', recent)
-    redis.call('PEXPIRE', key, slots * step)
+    if current == 1 then
+      -- First admission in this sub-window: the key outlives it by a whole window.
+      redis.call('PEXPIRE', key, slots * step)
+    end
     dirty = false
   else
     allowed = 0

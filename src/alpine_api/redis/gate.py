@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -31,8 +30,9 @@ class GateResult(NamedTuple):
 class Gate:
     def __init__(self, client: ScriptClient) -> None:
         self._script = load_script(client, "gate")
-        # Unique per request across workers and instances: how the script spots retries.
-        self._prefix = f"{os.getpid()}.{secrets.token_hex(4)}."
+        # Unique per request across workers and instances, and all of one length (16
+        # characters): how the script spots retries among a client's last admissions.
+        self._prefix = secrets.token_hex(4)
         self._counter = itertools.count()
 
     async def check(
@@ -50,7 +50,7 @@ class Gate:
         one pair per tier, starter first, and the user's cached record picks it.
         `cached` (a namespace's generation key and an entry key, in the user's slot on a
         cluster) adds a cached-response lookup. Raises when Redis does not answer."""
-        nonce = f"{self._prefix}{next(self._counter)}"
+        nonce = f"{self._prefix}{next(self._counter) & 0xFFFFFFFF:08x}"
         if user_id is None:
             script_keys = [limiter_key]
         else:
