@@ -5,10 +5,10 @@ repeated; medians reported:
 - bare: GET /health/live, no Redis, no database (the framework's ceiling here);
 - plans, limiter off / on: GET /api/subscriptions/plans (static JSON) on two servers
   that differ only in ALPINE_RATE_LIMIT_ENABLED (the limiter's own cost);
-- plans, limiter on, before: the same on the code of `--before` (default: the last
-  commit with the sliding-log limiter), extracted with `git archive`, on a Valkey of its
-  own; Valkey's time per gate decision (`usec_per_call` of EVALSHA in INFO commandstats,
-  reset before each of these runs) is read on both;
+- the same two on the code of `--before` (default: the last commit with the sliding-log
+  limiter), extracted with `git archive`; each limiter-on server has a fresh Valkey of
+  its own, on which Valkey's time per gate decision (`usec_per_call` of EVALSHA in INFO
+  commandstats, reset before each of these runs) is read;
 - profile HIT: GET /api/users/profile with a token (auth + rate limit + cache hit).
 Redis round trips per cached authenticated request are counted with MONITOR.
 
@@ -138,16 +138,20 @@ def measure(
     plans = "/api/subscriptions/plans"
     for _ in range(rounds):
         name = "bare /health/live"
-        runs.setdefault(name, []).append(wrk(name, f"{servers['on']}/health/live", seconds=seconds))
-        name = "plans, limiter off"
-        runs.setdefault(name, []).append(wrk(name, servers["off"] + plans, seconds=seconds))
-        for variant, base in (("before", servers["before"]), ("after", servers["on"])):
+        runs.setdefault(name, []).append(
+            wrk(name, f"{servers['after on']}/health/live", seconds=seconds)
+        )
+        for variant in ("before", "after"):
+            name = f"plans, limiter off ({variant})"
+            url = servers[f"{variant} off"] + plans
+            runs.setdefault(name, []).append(wrk(name, url, seconds=seconds))
             name = f"plans, limiter on ({variant})"
-            result, per_call = timed_wrk(name, base + plans, valkeys[variant], seconds)
+            url = servers[f"{variant} on"] + plans
+            result, per_call = timed_wrk(name, url, valkeys[variant], seconds)
             runs.setdefault(name, []).append(result)
             usec[variant].append(per_call)
         name = "profile, auth + limiter + cache HIT"
-        profile = f"{servers['on']}/api/users/profile"
+        profile = f"{servers['after on']}/api/users/profile"
         runs.setdefault(name, []).append(wrk(name, profile, headers=auth, seconds=seconds))
     return runs, usec
 
@@ -167,28 +171,30 @@ def main() -> None:
             ).fetchone()[0]  # type: ignore[index]
         token = TokenService(JWT_SECRET, 86400).issue(user_id)[0]
         auth = {"Authorization": f"Bearer {token}"}
+        old = {"ALPINE_RATE_LIMIT": UNLIMITED}
         with (
             source_of(args.before) as before_src,
-            valkey_of_its_own(st.root / "valkey-before") as own_url,
-            server(st, ALPINE_RATE_LIMIT=UNLIMITED) as on,
+            valkey_of_its_own(st.root / "valkey-before") as before_valkey,
+            valkey_of_its_own(st.root / "valkey-after") as after_valkey,
+            server(st, ALPINE_RATE_LIMIT=UNLIMITED, ALPINE_REDIS_URL=after_valkey) as on,
             server(st, ALPINE_RATE_LIMIT_ENABLED="false") as off,
             server(
-                st,
-                ALPINE_RATE_LIMIT=UNLIMITED,
-                ALPINE_REDIS_URL=own_url,
-                PYTHONPATH=str(before_src),
-            ) as before,
+                st, PYTHONPATH=str(before_src), ALPINE_REDIS_URL=before_valkey, **old
+            ) as before_on,
+            server(st, PYTHONPATH=str(before_src), ALPINE_RATE_LIMIT_ENABLED="false") as before_off,
         ):
-            trips = round_trips(st.redis_url, on, auth)
-            servers = {"on": on, "off": off, "before": before}
-            valkeys = {"before": own_url, "after": st.redis_url}
+            trips = round_trips(after_valkey, on, auth)
+            servers = {"after on": on, "after off": off, "before on": before_on}
+            servers["before off"] = before_off
+            valkeys = {"before": before_valkey, "after": after_valkey}
             runs, usec = measure(servers, valkeys, auth, args.seconds, args.rounds)
     results = [median_of(r) for r in runs.values()]
-    bare, off_, before_, after_, hit = results
+    bare, before_off_, before_on_, after_off_, after_on_, hit = results
     usec_before, usec_after = (statistics.median(usec[v]) for v in ("before", "after"))
     summary = (
-        f"limiter cost: {1 - after_.requests_per_second / off_.requests_per_second:.1%} of "
-        f"req/s (before: {1 - before_.requests_per_second / off_.requests_per_second:.1%}); "
+        "limiter cost (limiter on vs off, same code): "
+        f"{1 - after_on_.requests_per_second / after_off_.requests_per_second:.1%} of req/s "
+        f"(before: {1 - before_on_.requests_per_second / before_off_.requests_per_second:.1%}); "
         f"Valkey usec_per_call of the gate script: {usec_after:.2f} "
         f"(before: {usec_before:.2f}); "
         f"cache HIT at {hit.requests_per_second / bare.requests_per_second:.2f} of bare; "
