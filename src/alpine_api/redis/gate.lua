@@ -39,7 +39,8 @@ local RECENT = 8
 --   n  requests counted in live sub-windows     h  oldest sub-window that may have any
 --   s  step (a different step starts afresh)    r  nonces of the last RECENT admissions
 -- Rejected requests are not counted; a retried call (reply lost to a timeout or a
--- failover, same nonce) is answered as admitted and not counted again.
+-- failover, same nonce) among the client's last RECENT admissions is answered as
+-- admitted and not counted again.
 local function take(key, limit, window, nonce)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
