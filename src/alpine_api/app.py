@@ -10,7 +10,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from litestar import Litestar
 
@@ -29,6 +32,7 @@ from alpine_api.request_gate import request_gate
 from alpine_api.resources import SQL_DIR
 from alpine_api.services import Services, close_services
 from alpine_api.signals import routes as signal_routes
+from alpine_api.signals.hub import start_hub
 from alpine_api.subscriptions import routes as subscription_routes
 from alpine_api.users import routes as user_routes
 
@@ -41,6 +45,31 @@ async def _record_pool_gauges(db: Database) -> None:
     while True:
         db.record_pool_gauges()
         await asyncio.sleep(POOL_GAUGE_INTERVAL_SECONDS)
+
+
+def _on_sigterm(action: Callable[[], None]) -> Callable[[], None]:
+    """Run `action` on the loop when SIGTERM arrives, before the handler already installed
+    (Granian's, which then waits for the responses in flight); returns the undo.
+
+    Granian gives a worker no other hook: it waits for open responses before the
+    lifespan's shutdown runs, so event streams must be ended here or they hold the
+    worker until its kill timeout."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # in-process test clients: no signals there
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(action)
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -67,6 +96,8 @@ def create_app(settings: Settings) -> Litestar:
             cluster=settings.redis_cluster,
         )
         svc = app.state.services = Services.build(settings, db, redis, replica)
+        hub = app.state.stream_hub = await start_hub(svc)
+        restore_sigterm = _on_sigterm(hub.shutdown)
         # Everything made so far lives as long as the worker: move it out of the cyclic
         # collector's way. Full collections over it were the bulk of p99 latency.
         gc.collect()
@@ -78,6 +109,8 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             gauges.cancel()
             purge.cancel()
+            restore_sigterm()
+            await hub.close()
             await close_services(svc)
             await svc.reads.close()
             REQUEST_DURATIONS.flush()  # timings batched in the last second

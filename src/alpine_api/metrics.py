@@ -92,6 +92,11 @@ HEALTH_CHECK = Gauge(
     ["check"],
     multiprocess_mode="livemostrecent",
 )
+SIGNAL_STREAMS_OPEN = Gauge(
+    "signal_streams_open",
+    "Open GET /api/signals/stream responses, summed over workers.",
+    multiprocess_mode="livesum",
+)
 
 
 class BatchedHistogram:

@@ -50,3 +50,12 @@ def cache_entry(tag: str, variant: str) -> str:
 
 def cache_lock(tag: str, variant: str) -> str:
     return f"{tag}:lock:{variant}"
+
+
+def stream_slots(user_id: int) -> str:
+    """Sorted set of the user's open event streams: member -> lease expiry (ms)."""
+    return f"{user_tag(user_id)}:streams"
+
+
+# The pub/sub channel of signal events (a sharded channel on a cluster).
+SIGNAL_EVENTS_CHANNEL = "{c:signal-events}:live"

@@ -20,7 +20,9 @@ from alpine_api.auth.current import admin_guard, current_user, user_guard
 from alpine_api.caching import SIGNALS, cached_json, invalidate_signals
 from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
 from alpine_api.services import services
+from alpine_api.signals.events import PUBLISHED, UPDATED, signal_write
 from alpine_api.signals.schemas import SYMBOL_PATTERN, Signal, SignalCreate, SignalPatch
+from alpine_api.signals.stream import stream_signals
 
 SymbolQuery = Annotated[
     str | None, QueryParameter(pattern=SYMBOL_PATTERN, description="one symbol (any case)")
@@ -115,7 +117,8 @@ def _notification_text(signal: Signal) -> tuple[str, str]:
 async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCreate]) -> Signal:
     admin = await current_user(request)
     svc = services(request)
-    async with svc.db.transaction() as tx:
+    async with signal_write(svc) as write:
+        tx = write.tx
         row = await tx.fetchrow(
             "signals.insert",
             data.symbol.upper(),
@@ -131,6 +134,7 @@ async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCr
         signal = to_signal(row)
         title, body = _notification_text(signal)
         await tx.execute("signals.publish_notification", signal.id, signal.tier, title, body)
+        write.record(PUBLISHED, signal)
     await invalidate_signals(svc)
     return signal
 
@@ -141,23 +145,33 @@ async def update_signal(
 ) -> Signal:
     svc = services(request)
     note_given = data.note is not UNSET
-    row = await svc.db.fetchrow(
-        "signals.update",
-        signal_id,
-        None if data.is_active is UNSET else data.is_active,
-        None if data.confidence is UNSET else data.confidence,
-        note_given,
-        data.note if note_given else None,
-    )
-    if row is None:
-        raise NotFoundException(detail=NOT_FOUND)
+    async with signal_write(svc) as write:
+        row = await write.tx.fetchrow(
+            "signals.update",
+            signal_id,
+            None if data.is_active is UNSET else data.is_active,
+            None if data.confidence is UNSET else data.confidence,
+            note_given,
+            data.note if note_given else None,
+        )
+        if row is None:
+            raise NotFoundException(detail=NOT_FOUND)
+        signal = to_signal(row)
+        write.record(UPDATED, signal)
     await invalidate_signals(svc)
-    return to_signal(row)
+    return signal
 
 
 router = Router(
     "/api/signals",
-    route_handlers=[list_subscribed, get_signal, admin_list, create_signal, update_signal],
+    route_handlers=[
+        list_subscribed,
+        get_signal,
+        admin_list,
+        create_signal,
+        update_signal,
+        stream_signals,
+    ],
     dependencies={"page": provide_page},
     guards=[user_guard],
     tags=["signals"],

@@ -1,0 +1,126 @@
+"""GET /api/signals/stream: Server-Sent Events of the signals the caller's tier can see.
+
+Each event is `id: <event id>`, `event: signal | signal.updated`, `data: <Signal JSON>`.
+With `Last-Event-ID` the response first replays from PostgreSQL what the client missed
+(the events in (Last-Event-ID, the hub's position]), then continues with the hub's live
+events past both, so the seam has no gap and no duplicate. The response is Litestar's
+ServerSentEvent (its encoding, headers and disconnect handling serve as they are); the
+events come from the worker's hub (signals/hub.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import ClientException, ServiceUnavailableException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
+
+from alpine_api.auth.current import CLAIMS, current_user
+from alpine_api.auth.tokens import Claims
+from alpine_api.db import Database
+from alpine_api.http.config import NO_COMPRESSION
+from alpine_api.redis.client import REDIS_ERRORS
+from alpine_api.services import services
+from alpine_api.signals.events import Event
+from alpine_api.signals.hub import BATCH, STREAMS_PER_USER, Hub, OpenStream
+
+log = logging.getLogger(__name__)
+
+REPLAY_WINDOW = "24 hours"
+_EVENT_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def hub_of(request: Request[Any, Any, Any]) -> Hub:
+    return request.app.state.stream_hub  # type: ignore[no-any-return]
+
+
+def _bad_resume(detail: str) -> ClientException:
+    return ClientException(detail=detail, extra={"header": "Last-Event-ID"})
+
+
+async def resume_point(request: Request[Any, Any, Any], db: Database) -> int | None:
+    """The Last-Event-ID to resume after, None without one; 400 when it is malformed,
+    unknown, or older than the replay window (the client then reconnects without it and
+    reloads GET /api/signals/subscribed)."""
+    raw = request.headers.get("last-event-id")
+    if raw is None or raw.strip() == "":
+        return None
+    if not _EVENT_ID.match(raw.strip()):
+        raise _bad_resume("Last-Event-ID must be an event id (a non-negative integer)")
+    after = int(raw.strip())
+    row = await db.fetchrow("stream.resume_bounds")
+    assert row is not None  # the counter has exactly one row
+    last_id, oldest_id = row["last_id"], row["oldest_id"]
+    if after > last_id:
+        raise _bad_resume(f"Last-Event-ID {after} is not an event id of this service")
+    first_kept = last_id + 1 if oldest_id is None else oldest_id
+    if after < first_kept - 1:
+        raise _bad_resume(
+            f"Last-Event-ID {after} is older than the {REPLAY_WINDOW} replay window;"
+            " reconnect without it and reload /api/signals/subscribed"
+        )
+    return after
+
+
+async def _events(
+    hub: Hub, stream: OpenStream, resume_from: int | None
+) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        upto = hub.add(stream, resume_from)
+        after = upto if resume_from is None else resume_from
+        while after < upto:
+            rows = await hub.db.fetch("stream.events_after", after, upto, stream.tier, BATCH)
+            if not rows:
+                break
+            for row in rows:
+                yield Event.from_row(row)
+            after = rows[-1]["id"]
+        while (item := await stream.queue.get()) is not None:
+            yield item
+    finally:
+        hub.remove(stream)
+
+
+@get(
+    "/stream",
+    summary="Live signals (Server-Sent Events) visible to the caller's tier",
+    opt={NO_COMPRESSION: True},
+    responses={
+        200: ResponseSpec(
+            str,
+            description="text/event-stream: `event: signal` / `signal.updated`, `id`, `data`",
+            media_type="text/event-stream",
+        ),
+    },
+)
+async def stream_signals(request: Request[Any, Any, Any]) -> ServerSentEvent:
+    user = await current_user(request)
+    claims: Claims = request.scope["state"][CLAIMS]
+    svc = services(request)
+    hub = hub_of(request)
+    if hub.closing:
+        raise ServiceUnavailableException(detail="The server is shutting down; reconnect")
+    resume_from = await resume_point(request, svc.db)
+    slot = secrets.token_hex(8)
+    try:
+        taken = await hub.slots.take(user.id, slot)
+    except REDIS_ERRORS as exc:  # the limit cannot be counted: let the stream open
+        log.warning("stream slots unavailable (%s); not counted", type(exc).__name__)
+        taken = True
+    if not taken:
+        raise ClientException(
+            status_code=HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"At most {STREAMS_PER_USER} open streams per user",
+            headers={"Retry-After": "5"},
+        )
+    # From here the hub owns the slot: the stream gives it back when its response ends.
+    # A client gone before the response started leaves it to expire with its lease.
+    stream = OpenStream(user.id, claims.jti, user.tier, float(claims.exp), slot)
+    return ServerSentEvent(_events(hub, stream, resume_from), headers={"X-Accel-Buffering": "no"})
