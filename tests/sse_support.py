@@ -67,19 +67,19 @@ class Stream:
             pass
         self.events.put_nowait(None)
 
-    async def take(self, count: int, timeout: float = 10.0) -> list[SseEvent]:
+    async def take(self, count: int, within: float = 10.0) -> list[SseEvent]:
         taken: list[SseEvent] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(taken) < count:
                 event = await self.events.get()
                 assert event is not None, f"stream ended after {taken}"
                 taken.append(event)
         return taken
 
-    async def ended(self, timeout: float) -> bool:
-        """True when the server ends the stream within `timeout` (no event before it)."""
+    async def ended(self, within: float) -> bool:
+        """True when the server ends the stream within `within` s (no event before it)."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 return await self.events.get() is None
         except TimeoutError:
             return False
