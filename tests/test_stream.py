@@ -64,10 +64,9 @@ def shared(servers: Servers) -> Iterator[Shared]:
 
 
 @pytest.fixture
-async def sdb(shared: Shared) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(shared.database_url)
-    yield conn
-    await conn.close()
+def database_url(shared: Shared) -> str:
+    """The shared server's database (conftest's `db` connects to it)."""
+    return shared.database_url
 
 
 @pytest.fixture
@@ -104,11 +103,11 @@ async def open_status(client: httpx.AsyncClient, headers: dict[str, str]) -> int
 
 
 async def test_events_are_tier_filtered_and_carry_the_signal(
-    client: httpx.AsyncClient, sdb: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True, tier="elite"))
-    starter = bearer(await new_user(sdb))
-    elite = bearer(await new_user(sdb, tier="elite"))
+    admin = bearer(await new_user(db, is_admin=True, tier="elite"))
+    starter = bearer(await new_user(db))
+    elite = bearer(await new_user(db, tier="elite"))
     async with Stream(client, starter) as low, Stream(client, elite) as high:
         elite_id = await publish(client, admin, "elite")
         starter_id = await publish(client, admin, "starter")
@@ -136,24 +135,24 @@ async def test_events_are_tier_filtered_and_carry_the_signal(
 
 
 async def test_refusals_come_before_any_event(
-    client: httpx.AsyncClient, sdb: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    user = bearer(await new_user(sdb))
+    admin = bearer(await new_user(db, is_admin=True))
+    user = bearer(await new_user(db))
     anonymous = await client.get("/api/signals/stream")
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"] == "Bearer"
     assert anonymous.headers["content-type"].startswith("application/json")
     await publish(client, admin)
     await publish(client, admin)
-    last = await sdb.fetchval("SELECT last_id FROM signal_event_counter")
+    last = await db.fetchval("SELECT last_id FROM signal_event_counter")
     for bad in ("abc", "-1", "1.5", "99999999999999999999", str(last + 1000)):
         response = await client.get("/api/signals/stream", headers={**user, "Last-Event-ID": bad})
         assert response.status_code == 400, (bad, response.text)
         assert "Last-Event-ID" in response.json()["detail"]
     # Event `last - 1` falls out of the 24 h replay window: resuming before it would skip
     # it silently, so that is refused; resuming after it is complete.
-    await sdb.execute(
+    await db.execute(
         "UPDATE signal_events SET created_at = now() - interval '25 hours' WHERE id <= $1",
         last - 1,
     )
@@ -177,10 +176,10 @@ async def test_refusals_come_before_any_event(
 
 
 async def test_resume_after_a_dropped_connection_misses_nothing(
-    client: httpx.AsyncClient, sdb: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    user = bearer(await new_user(sdb))
+    admin = bearer(await new_user(db, is_admin=True))
+    user = bearer(await new_user(db))
     async with Stream(client, user) as first:
         await publish(client, admin)
         (last,) = await first.take(1)
@@ -198,10 +197,10 @@ async def test_resume_after_a_dropped_connection_misses_nothing(
 
 
 async def test_streams_end_on_logout_tier_change_deactivation_and_expiry(
-    client: httpx.AsyncClient, sdb: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    ids = [await new_user(sdb) for _ in range(4)]
+    admin = bearer(await new_user(db, is_admin=True))
+    ids = [await new_user(db) for _ in range(4)]
     logout, upgrade, deactivate = (bearer(i) for i in ids[:3])
     short = {"Authorization": f"Bearer {token_for(ids[3], ttl_seconds=2)}"}
     async with (
@@ -229,10 +228,10 @@ async def test_streams_end_on_logout_tier_change_deactivation_and_expiry(
 
 
 async def test_two_instances_share_events_and_sigterm_ends_streams(
-    shared: Shared, client: httpx.AsyncClient, sdb: asyncpg.Connection
+    shared: Shared, client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    user = bearer(await new_user(sdb))
+    admin = bearer(await new_user(db, is_admin=True))
+    user = bearer(await new_user(db))
     other = shared.start()
     try:
         async with (
@@ -258,10 +257,10 @@ async def test_two_instances_share_events_and_sigterm_ends_streams(
 
 
 async def test_valkey_killed_and_restarted_mid_stream_loses_nothing(
-    shared: Shared, servers: Servers, sdb: asyncpg.Connection
+    shared: Shared, servers: Servers, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    user = bearer(await new_user(sdb))
+    admin = bearer(await new_user(db, is_admin=True))
+    user = bearer(await new_user(db))
     valkey = EmbeddedValkey(servers.root / f"valkey-{secrets.token_hex(4)}")
     valkey.start()
     server = shared.start(valkey.url)
@@ -292,10 +291,10 @@ async def test_valkey_killed_and_restarted_mid_stream_loses_nothing(
 
 
 async def test_cluster_mode_uses_sharded_pub_sub(
-    shared: Shared, servers: Servers, sdb: asyncpg.Connection
+    shared: Shared, servers: Servers, db: asyncpg.Connection
 ) -> None:
-    admin = bearer(await new_user(sdb, is_admin=True))
-    user_id = await new_user(sdb)
+    admin = bearer(await new_user(db, is_admin=True))
+    user_id = await new_user(db)
     user = bearer(user_id)
     cluster = ValkeyCluster(servers.root / f"cluster-{secrets.token_hex(4)}", masters=3).start()
     server = None
