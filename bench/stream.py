@@ -125,9 +125,13 @@ async def open_streams(url: str, clients: list[Client]) -> list[asyncio.Task[Non
     tasks = []
     for start in range(0, len(clients), 50):  # in steps, as clients arrive in practice
         batch = clients[start : start + 50]
-        tasks += [asyncio.create_task(c.run(host, int(port))) for c in batch]
-        async with asyncio.timeout(60):
-            await asyncio.gather(*(c.ready.wait() for c in batch))
+        started = [asyncio.create_task(c.run(host, int(port))) for c in batch]
+        tasks += started
+        ready = [asyncio.create_task(c.ready.wait()) for c in batch]
+        await asyncio.wait(ready, timeout=60)
+        failed = [t.exception() for t in started if t.done() and t.exception()]
+        if failed or not all(r.done() for r in ready):
+            raise RuntimeError(f"streams did not open: {failed[:3]!r}")
     return tasks
 
 

@@ -73,6 +73,9 @@ def _metrics_dir() -> Iterator[None]:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
+WORKER_CONCURRENCY = 4096
+
+
 def _serve(host: str, port: int, workers: int) -> None:
     """Run Granian in this process until SIGINT / SIGTERM (it stops workers gracefully)."""
     from granian import Granian
@@ -92,6 +95,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         loop="uvloop",  # type: ignore[arg-type]
         workers_kill_timeout=30,
+        # Requests one worker serves at once. Granian's default (backlog / workers, 512
+        # with 2 workers) counts every open event stream, so a worker holding 512 streams
+        # would accept connections it never serves.
+        backpressure=WORKER_CONCURRENCY,
         log_access=False,
         log_dictconfig=granian_log_config(log_format),
     ).serve()
