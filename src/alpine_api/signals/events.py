@@ -20,6 +20,7 @@ from typing import Any, Literal
 import msgspec
 from litestar.response import ServerSentEventMessage
 
+from alpine_api.config import TIERS
 from alpine_api.db.database import Transaction
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.pubsub import EventChannel
@@ -54,6 +55,8 @@ class Event(ServerSentEventMessage):
     @classmethod
     def from_channel(cls, message: bytes) -> Event:
         event_id, kind, tier, payload = message.decode().split(" ", 3)
+        if tier not in TIERS:
+            raise ValueError(f"unknown tier {tier!r}")
         return cls(int(event_id), kind, tier, payload)
 
     @classmethod

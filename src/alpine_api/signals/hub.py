@@ -92,6 +92,8 @@ class Hub:
         stream.after = upto if resume_from is None else max(resume_from, upto)
         self.streams.add(stream)
         SIGNAL_STREAMS_OPEN.inc()
+        if self.closing:  # opened as the server began to stop
+            self.end(stream)
         return upto
 
     def end(self, stream: OpenStream) -> None:
@@ -156,7 +158,11 @@ class Hub:
                 await self._fill(upto)
 
     async def _on_message(self, message: bytes) -> None:
-        event = Event.from_channel(message)
+        try:
+            event = Event.from_channel(message)
+        except ValueError:
+            log.warning("ignored a malformed message on the signal event channel")
+            return
         if event.event_id <= self.last_id:
             return
         async with self._lock:
@@ -226,10 +232,14 @@ class Hub:
 
 
 async def _guarded(step: Callable[[], Awaitable[None]]) -> None:
+    """Run one periodic step; a failure skips it until the next tick, never stops the loop
+    (the session checks must go on)."""
     try:
         await step()
     except HUB_ERRORS as exc:
         log.warning("stream hub: %s skipped (%s)", step.__name__, type(exc).__name__)
+    except Exception:
+        log.exception("stream hub: %s failed", step.__name__)
 
 
 async def start_hub(svc: Services) -> Hub:

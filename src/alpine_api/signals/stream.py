@@ -24,7 +24,7 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from alpine_api.auth.current import CLAIMS, current_user
 from alpine_api.auth.tokens import Claims
-from alpine_api.db import Database
+from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.http.config import NO_COMPRESSION
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.services import services
@@ -84,6 +84,10 @@ async def _events(
             after = rows[-1]["id"]
         while (item := await stream.queue.get()) is not None:
             yield item
+    except DatabaseUnavailable:
+        # The replay could not be read: end the stream (headers are sent, no status can
+        # say so); the client reconnects with the last id it received.
+        log.warning("stream ended: the database is unavailable for its replay")
     finally:
         hub.remove(stream)
 
