@@ -132,6 +132,11 @@ async def test_events_are_tier_filtered_and_carry_the_signal(
         assert "signal_streams_open 2.0" in (await client.get("/metrics")).text
         await asyncio.sleep(0.5)
         assert low.pending() == 0
+        # The stream was the user's first request and counted once, whatever it carried.
+        assert low.response is not None
+        assert low.response.headers["x-ratelimit-remaining"] == "99"
+        me = await client.get("/api/auth/me", headers=starter)
+        assert me.headers["x-ratelimit-remaining"] == "98"
 
 
 async def test_refusals_come_before_any_event(
