@@ -101,6 +101,7 @@ async def _events(
             str,
             description="text/event-stream: `event: signal` / `signal.updated`, `id`, `data`",
             media_type="text/event-stream",
+            generate_examples=False,
         ),
     },
 )
