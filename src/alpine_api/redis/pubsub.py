@@ -39,9 +39,10 @@ class EventChannel:
             await self._client.publish(self._channel, data)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[AsyncIterator[bytes]]:
-        """A subscription whose iterator yields message payloads and raises a Redis error
-        when the connection fails (the caller subscribes again)."""
+    async def subscribe(self) -> AsyncIterator[AsyncIterator[bytes | None]]:
+        """A subscription whose iterator yields message payloads, None after a second
+        without any, and raises a Redis error when the connection fails (the caller
+        subscribes again)."""
         pubsub: Any = self._client.pubsub()
         try:
             if self._sharded:
@@ -62,7 +63,7 @@ class EventChannel:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
         return message
 
-    async def _messages(self, pubsub: PubSub | ClusterPubSub) -> AsyncIterator[bytes]:
+    async def _messages(self, pubsub: PubSub | ClusterPubSub) -> AsyncIterator[bytes | None]:
         heard = pinged = time.monotonic()
         while True:
             message = await self._next(pubsub)
@@ -72,6 +73,7 @@ class EventChannel:
                 if message["type"] in ("message", "smessage"):
                     yield message["data"]
                 continue
+            yield None
             # A single server's subscription is pinged when idle: a connection that went
             # away without closing (no FIN) then fails here instead of staying silent. A
             # cluster's sharded connections are redis-py's own; the hub's PostgreSQL check

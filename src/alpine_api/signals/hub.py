@@ -76,6 +76,7 @@ class Hub:
         self.streams: set[OpenStream] = set()
         self.last_id = 0
         self.closing = False
+        self._stopped = False
         self._channel = channel
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -116,9 +117,12 @@ class Hub:
 
     async def close(self) -> None:
         self.shutdown()
+        self._stopped = True
+        # Cancelled and told to stop: a cancellation that lands as a client library's own
+        # timeout fires can come back as TimeoutError, which the loops survive by design.
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.wait(self._tasks, timeout=3.0)
         if self._releases:
             await asyncio.wait(self._releases, timeout=1.0)
 
@@ -176,13 +180,16 @@ class Hub:
 
     async def _listen(self) -> None:
         delay = 0.1
-        while True:
+        while not self._stopped:
             try:
                 async with self._channel.subscribe() as messages:
                     delay = 0.1
                     await self.catch_up()  # whatever was published while unsubscribed
                     async for message in messages:
-                        await self._on_message(message)
+                        if self._stopped:
+                            return
+                        if message is not None:
+                            await self._on_message(message)
             except HUB_ERRORS as exc:
                 log.warning("signal event subscription lost (%s); retrying", type(exc).__name__)
             await asyncio.sleep(delay)
@@ -190,7 +197,7 @@ class Hub:
 
     async def _tick(self) -> None:
         tick = 0
-        while True:
+        while not self._stopped:
             await asyncio.sleep(TICK_SECONDS)
             tick += 1
             await _guarded(self.check_sessions)
