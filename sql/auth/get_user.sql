@@ -6,10 +6,10 @@
 -- Relies on the primary keys of users and revoked_tokens.
 -- $1 user id, $2 jti, $3 the token's iat (epoch seconds), $4 token lifetime with leeway (s)
 SELECT u.id, u.email, u.full_name, u.tier::text AS tier, u.is_active, u.is_admin, u.created_at,
-       EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $2 AND r.user_id = u.id)
-           OR coalesce(to_timestamp($3::double precision) < u.tokens_valid_after, false)
+       EXISTS (SELECT FROM revoked_tokens r WHERE r.jti = $2 AND r.user_id = u.id)
+           OR (to_timestamp($3::double precision) < u.tokens_valid_after) IS TRUE
            AS revoked,
-       coalesce(u.tokens_valid_after > now() - make_interval(secs => $4), false)
+       (u.tokens_valid_after > now() - make_interval(secs => $4)) IS TRUE
            AS cutoff_pending
 FROM users u
 WHERE u.id = $1
