@@ -109,7 +109,7 @@ def test_every_operation_documents_bodies_and_errors(document: dict[str, Any]) -
     assert set(schemas["Error"]["required"]) == {"status_code", "detail"}
     for key, (_, operation) in operations(document).items():
         responses = operation["responses"]
-        assert "500" in responses, key
+        assert {"400", "500"} <= set(responses), key
         success = [code for code in responses if code.startswith("2")]
         assert success, key
         for code in success:
@@ -139,6 +139,23 @@ async def test_documented_security_is_enforced(client: Client, document: dict[st
         response = await client.request(key[0], url, json=body)
         assert response.status_code == 401, (key, response.status_code, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer"), key
+
+
+async def test_documented_400_for_an_unknown_query_parameter(
+    client: Client, document: dict[str, Any]
+) -> None:
+    """Every operation documents 400 because every route refuses an unknown query
+    parameter: the public GET operations show it without a token."""
+    public_gets = [
+        path
+        for (method, _), (path, operation) in operations(document).items()
+        if method == "GET" and operation.get("security") == [] and "{" not in path
+    ]
+    assert "/api/subscriptions/plans" in public_gets
+    for path in public_gets:
+        response = await client.get(path, params={"unknown": "1"})
+        assert response.status_code == 400, (path, response.status_code)
+        assert "unknown" in response.text, path
 
 
 async def test_interactive_docs_are_served(client: Client) -> None:

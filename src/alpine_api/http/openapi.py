@@ -6,7 +6,8 @@ answers 401 without a token) and adds, from what each operation is, the error
 responses it can give, all with the one error shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
 - `/api/*`: 429 (rate limit); secured: 401; admin-guarded handlers: 403;
-- a path parameter: 404; a request body: 413; parameters or a body: 400;
+- every operation: 400 (an unknown or repeated query parameter is refused on every route,
+  see http/query.py; a bad parameter or body too); a path parameter: 404; a body: 413;
 - whatever the handler declares in `opt={ERRORS_OPT: (...)}` (409 on a conflict).
 Request body schemas get `additionalProperties: false` (unknown fields are a 400), and
 204 answers no content.
@@ -140,7 +141,7 @@ def _error_response(description: str) -> OpenAPIResponse:
 def _codes(path: str, operation: Operation, guarded: bool, declared: tuple[int, ...]) -> list[str]:
     api = path.startswith("/api/")
     wanted = {
-        "400": bool(operation.parameters or operation.request_body),
+        "400": True,
         "401": bool(operation.security),
         "403": guarded,
         "404": "{" in path,
