@@ -28,6 +28,7 @@ class Stream:
         self.headers = headers
         self.events: asyncio.Queue[SseEvent | None] = asyncio.Queue()
         self.comments = 0
+        self.commented = asyncio.Event()  # set at the first comment line
         self.response: httpx.Response | None = None
         self._stack = contextlib.AsyncExitStack()
         self._task: asyncio.Task[None] | None = None
@@ -56,6 +57,7 @@ class Stream:
             async for line in self.response.aiter_lines():
                 if line.startswith(":"):
                     self.comments += 1
+                    self.commented.set()
                 elif line:
                     name, _, value = line.partition(": ")
                     fields[name] = value

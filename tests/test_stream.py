@@ -109,6 +109,8 @@ async def test_events_are_tier_filtered_and_carry_the_signal(
     starter = bearer(await new_user(db))
     elite = bearer(await new_user(db, tier="elite"))
     async with Stream(client, starter) as low, Stream(client, elite) as high:
+        # The response opens with a comment, before any event or keep-alive is due.
+        await asyncio.wait_for(low.commented.wait(), 2)
         elite_id = await publish(client, admin, "elite")
         starter_id = await publish(client, admin, "starter")
         patched = await client.patch(
@@ -225,7 +227,7 @@ async def test_streams_end_on_logout_tier_change_deactivation_and_expiry(
         assert response.status_code == 200
         assert await s_deactivate.ended(1.5)
         assert await s_short.ended(5)
-        assert s_short.comments == 0
+        assert s_short.comments == 1  # the opening comment only: no keep-alive was due
     assert await open_status(client, logout) == 401
     async with Stream(client, upgrade) as again:  # reconnects with the new tier
         signal_id = await publish(client, admin, "pro")

@@ -69,10 +69,16 @@ async def resume_point(request: Request[Any, Any, Any], db: Database) -> int | N
     return after
 
 
+# Sent first, so the client (and any proxy) has the response head at once rather than at
+# the first event or keep-alive, up to 10 s later.
+OPENED = ServerSentEventMessage(data=None, comment="open")
+
+
 async def _events(
     hub: Hub, stream: OpenStream, resume_from: int | None
 ) -> AsyncIterator[ServerSentEventMessage]:
     try:
+        yield OPENED
         upto = hub.add(stream, resume_from)
         after = upto if resume_from is None else resume_from
         while after < upto:
