@@ -12,45 +12,22 @@ reflect the new tier on the very next request.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
-import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import JSONBody
 
 from alpine_api.auth.current import current_user, user_guard
 from alpine_api.caching import invalidate_user
-from alpine_api.config import TIERS, Settings, Tier
+from alpine_api.config import TIERS, Settings
 from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.services import services
+from alpine_api.subscriptions.schemas import Plan, SubscribeRequest, Subscription
 
 CURRENCY = "USD"
 NO_SUBSCRIPTION = "No active subscription"
-
-
-class Plan(msgspec.Struct):
-    tier: Tier
-    name: str
-    price_cents: int
-    currency: str
-
-
-class Subscription(msgspec.Struct):
-    id: int
-    tier: Tier
-    status: Literal["active", "canceled"]
-    price_cents: int
-    currency: str
-    started_at: datetime
-    current_period_end: datetime
-    canceled_at: datetime | None
-
-
-class SubscribeRequest(msgspec.Struct, forbid_unknown_fields=True):
-    tier: Tier
 
 
 def plans_of(settings: Settings) -> list[Plan]:

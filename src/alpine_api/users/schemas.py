@@ -8,7 +8,7 @@ import msgspec
 
 from alpine_api.auth.current import CurrentUser, record_from_row
 from alpine_api.auth.schemas import FullName
-from alpine_api.subscriptions.routes import Subscription
+from alpine_api.subscriptions.schemas import Subscription
 
 
 class Profile(CurrentUser, frozen=True):
