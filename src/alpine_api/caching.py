@@ -22,12 +22,11 @@ import asyncio
 import gzip
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 import msgspec
 from litestar import MediaType, Request, Response
 
-from alpine_api.auth.current import CurrentUser
 from alpine_api.metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
 from alpine_api.redis import keys
 from alpine_api.redis.cache import CacheRead, Lookup
@@ -39,6 +38,17 @@ GZIP_MIN_BYTES = 1000  # the contract's compression threshold
 WAIT_SECONDS = 3.0
 POLL_SECONDS = 0.005
 _ABANDONED = b"-"  # a generation no entry has: writing under it only releases the lock
+
+
+class Viewer(Protocol):
+    """Whom a response is computed for: what a user- or tier-scoped key is made of
+    (auth.current.CurrentUser is one). A protocol, so caching sits below auth."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def tier(self) -> str: ...
 
 
 class CachePolicy(NamedTuple):
@@ -88,7 +98,7 @@ def gzipped(body: bytes) -> bytes:
 async def cached_json(
     request: Request[Any, Any, Any],
     policy: CachePolicy,
-    user: CurrentUser,
+    user: Viewer,
     compute: Callable[[], Awaitable[Any]],
 ) -> Response[bytes]:
     """Serve the cached JSON body for this request, or compute, store and serve it."""
