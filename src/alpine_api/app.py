@@ -20,6 +20,7 @@ from litestar import Litestar
 from alpine_api import http, operations
 from alpine_api.admin import routes as admin_routes
 from alpine_api.auth import routes as auth_routes
+from alpine_api.auth.current import admin_guard
 from alpine_api.auth.revocation import purge_expired_revocations
 from alpine_api.config import ConfigError, Settings
 from alpine_api.db import Database, load_queries
@@ -138,5 +139,5 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=http.openapi_config(),
         logging_config=None,  # configure_logging above: JSON lines or text, request ids
     )
-    http.install(app)
+    http.install(app, admin_guard=admin_guard)
     return app

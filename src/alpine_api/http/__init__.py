@@ -2,12 +2,14 @@
 one error shape, CORS, compression, the body size limit and the OpenAPI document.
 
 `create_app` passes the configuration objects (and the `refuse_bad_query` hook: unknown
-or repeated query parameters are a 400) to Litestar and calls `install(app)`.
+or repeated query parameters are a 400) to Litestar and calls
+`install(app, admin_guard=...)`.
 """
 
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar.types import Guard
 
 from alpine_api.http.config import COMPRESSION, MAX_BODY_BYTES, cors_config
 from alpine_api.http.docs import docs_assets
@@ -32,10 +34,11 @@ __all__ = [
 ]
 
 
-def install(app: Litestar) -> None:
-    """Finish a built app: error responses in its document, each route's query parameters,
-    the request observer around it, full `Allow` answers to OPTIONS."""
-    document_errors(app)
+def install(app: Litestar, *, admin_guard: Guard) -> None:
+    """Finish a built app: error responses in its document (403 where `admin_guard`
+    stands), each route's query parameters, the request observer around it, full `Allow`
+    answers to OPTIONS."""
+    document_errors(app, admin_guard)
     install_query_rules(app)
     observe_requests(app)
     answer_full_allow(app)

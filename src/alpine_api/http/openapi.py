@@ -34,9 +34,8 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.routes import HTTPRoute
-from litestar.types import Method
+from litestar.types import Guard, Method
 
-from alpine_api.auth.current import admin_guard
 from alpine_api.http.docs import docs_plugin
 
 BEARER_SCHEME = "BearerToken"
@@ -202,8 +201,9 @@ def _tidy_parameters(operation: Operation) -> None:
                     setattr(schema, bound, int(value))
 
 
-def document_errors(app: Litestar) -> None:
-    """Add the error schema and each operation's error responses to the app's document."""
+def document_errors(app: Litestar, admin_guard: Guard) -> None:
+    """Add the error schema and each operation's error responses to the app's document;
+    handlers behind `admin_guard` answer 403 to other users."""
     document = app.openapi_schema
     document.components.schemas["Error"] = ERROR_SCHEMA
     document.components.schemas["ErrorDetail"] = ERROR_DETAIL_SCHEMA
