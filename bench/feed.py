@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import matplotlib
 
-from alpine_api.auth.tokens import TokenService
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,

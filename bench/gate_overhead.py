@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 import redis
 
-from alpine_api.auth.tokens import TokenService
 from alpine_api.embedded import EmbeddedValkey
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,

@@ -28,10 +28,10 @@ from typing import NamedTuple
 
 import httpx
 
-from alpine_api.auth.tokens import TokenService
 from alpine_api.db import load_queries
 from alpine_api.resources import SQL_DIR
 from alpine_api.seed import SEED_PASSWORD
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     NO_LIMITS,

@@ -17,7 +17,7 @@ import time
 import httpx
 from argon2 import PasswordHasher
 
-from alpine_api.auth.tokens import TokenService
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     NO_LIMITS,

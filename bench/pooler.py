@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psycopg
 
-from alpine_api.auth.tokens import TokenService
 from alpine_api.embedded_pgbouncer import EmbeddedPgBouncer
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,

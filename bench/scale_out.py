@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from alpine_api.auth.tokens import TokenService
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     NO_LIMITS,

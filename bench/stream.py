@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import uvloop
 
-from alpine_api.auth.tokens import TokenService
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from alpine_api.auth.tokens import TokenService
+from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     NO_LIMITS,

@@ -16,8 +16,8 @@ import asyncpg
 import httpx
 from argon2 import PasswordHasher
 
-from alpine_api.auth.tokens import TokenService
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+from alpine_api.tokens import TokenService
 
 JWT_SECRET = "test-secret-" + "x" * 40
 UNLIMITED = "1000000/60"  # a rate limit the tests' own load never reaches

@@ -2,7 +2,7 @@
 Redis round trip (redis/gate.lua).
 
 For each /api request it
-1. verifies the bearer token's signature (cached; see auth.tokens), if there is one;
+1. verifies the bearer token's signature (cached; see tokens.py), if there is one;
 2. picks the client: the user id for a valid token, else the client IP (the socket peer,
    or X-Forwarded-For when the peer is a trusted proxy); login/register share a stricter
    per-IP policy (see rate_limits.py);
@@ -52,7 +52,6 @@ from alpine_api.auth.current import (
     decode_record,
     load_user,
 )
-from alpine_api.auth.tokens import Claims
 from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
 from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.query import query_problem
@@ -62,6 +61,7 @@ from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import UNKNOWN, GateResult
 from alpine_api.services import Services
+from alpine_api.tokens import Claims
 
 # Cached GET routes the gate may answer from Redis directly (see the module docstring).
 FAST_ROUTES: dict[str, CachePolicy] = {

@@ -8,7 +8,6 @@ from typing import Any, TypeAlias
 from litestar import Request
 from litestar.datastructures import State
 
-from alpine_api.auth.tokens import TokenService
 from alpine_api.config import Settings
 from alpine_api.db import Database
 from alpine_api.db.reads import ReplicaReads
@@ -18,6 +17,7 @@ from alpine_api.redis.deferred import DeferredWrites
 from alpine_api.redis.gate import Gate
 from alpine_api.redis.lean import LeanClient
 from alpine_api.redis.user_state import UserState
+from alpine_api.tokens import TokenService
 
 
 @dataclass(slots=True)

@@ -1,1 +1,2 @@
-"""Authentication: password hashing, access tokens, revocation, the current user."""
+"""Authentication: password hashing, revocation, the current user, and the register,
+login, logout and /me routes. Signing and checking access tokens is `alpine_api.tokens`."""

@@ -23,10 +23,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
+from alpine_api.tokens import LEEWAY_SECONDS, Claims
 
 log = logging.getLogger(__name__)
 

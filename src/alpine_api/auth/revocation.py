@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from alpine_api.auth.tokens import LEEWAY_SECONDS, Claims
 from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.redis import keys
 from alpine_api.services import Services
+from alpine_api.tokens import LEEWAY_SECONDS, Claims
 
 
 def _hash_ttl_ms(svc: Services) -> int:

@@ -23,13 +23,13 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
 from alpine_api.auth.current import CLAIMS, current_user
-from alpine_api.auth.tokens import Claims
 from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.http.config import NO_COMPRESSION
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.services import services
 from alpine_api.signals.events import Event
 from alpine_api.signals.hub import BATCH, STREAMS_PER_USER, Hub, OpenStream
+from alpine_api.tokens import Claims
 
 log = logging.getLogger(__name__)
 
