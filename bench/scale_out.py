@@ -37,7 +37,7 @@ from bench.harness import (
     write_results,
     wrk,
 )
-from tests.cluster_support import ValkeyCluster
+from bench.valkey_cluster import ValkeyCluster
 
 PATCH_SCRIPT = """\
 wrk.method = "PATCH"

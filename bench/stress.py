@@ -33,7 +33,7 @@ from bench.harness import (
     stack,
     write_results,
 )
-from tests.load_mix import Ledger, LoadMix, verify
+from bench.load_mix import Ledger, LoadMix, verify
 
 PASSWORD_HASH = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$not-a-real-hash"  # noqa: S105 - never logs in
 

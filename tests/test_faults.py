@@ -1,6 +1,6 @@
 """Valkey and PostgreSQL faults under a steady load against `serve --workers 2`.
 
-Each test runs tests.load_mix against servers of its own, kills one of them mid-load,
+Each test runs bench.load_mix against servers of its own, kills one of them mid-load,
 brings it back, and then checks the answers (no 5xx from a Valkey fault, 503 within 2 s
 from a PostgreSQL one, never a hang), /health, recovery, and that every acknowledged
 write is in the database.
@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
-from tests.load_mix import Answer, Ledger, LoadMix, verify
+from bench.load_mix import Answer, Ledger, LoadMix, verify
 from tests.support import NO_LIMITS, insert_user, token_for
 
 USERS = 6

@@ -18,7 +18,7 @@ from yoyo import get_backend, read_migrations
 
 from alpine_api.config import to_migration_url
 from alpine_api.resources import MIGRATIONS_DIR
-from tests.load_mix import LoadMix, verify
+from bench.load_mix import LoadMix, verify
 from tests.test_faults import LOAD_ENV, arrange, describe, report
 from tests.test_migrations import created_index, index_validity, migrate
 

@@ -26,7 +26,7 @@ from alpine_api.db import Database, DatabaseUnavailable, load_queries
 from alpine_api.embedded import EmbeddedPostgres
 from alpine_api.embedded_pgbouncer import EmbeddedPgBouncer
 from alpine_api.resources import SQL_DIR
-from tests.load_mix import LoadMix, verify
+from bench.load_mix import LoadMix, verify
 from tests.pooler_support import Backends, burst, database_name, pooler_clients
 from tests.support import ServerProcess, Servers
 from tests.test_faults import LOAD_ENV, arrange, describe, poll, recovery, report

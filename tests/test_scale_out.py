@@ -28,7 +28,7 @@ from redis.cluster import RedisCluster
 
 from alpine_api.embedded import EmbeddedPostgres
 from alpine_api.redis import keys
-from tests.cluster_support import ClusterNode, ValkeyCluster, wait_until
+from bench.valkey_cluster import ClusterNode, ValkeyCluster, wait_until
 from tests.conftest import TEMPLATE_DB, settings_env
 from tests.support import ServerProcess, Servers, bearer, insert_user, token_for
 

@@ -23,7 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from alpine_api.embedded import EmbeddedValkey
-from tests.cluster_support import ValkeyCluster, wait_until
+from bench.valkey_cluster import ValkeyCluster, wait_until
 from tests.conftest import TEMPLATE_DB, _with_database, settings_env
 from tests.sse_support import Stream
 from tests.support import ServerProcess, Servers, bearer, insert_user, token_for

