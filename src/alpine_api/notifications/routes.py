@@ -9,40 +9,24 @@ found": its existence is never revealed.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
 from alpine_api.auth.current import current_user, user_guard
-from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
+from alpine_api.notifications import queries
+from alpine_api.notifications.queries import FeedOwner
+from alpine_api.notifications.schemas import Notification, ReadAll, UnreadCount
+from alpine_api.pagination import Page, PageRequest, RowId, provide_page
 from alpine_api.services import services
 
 
-class Notification(msgspec.Struct):
-    id: int
-    kind: Literal["signal", "billing", "system"]
-    title: str
-    body: str
-    signal_id: int | None
-    is_read: bool
-    created_at: datetime
-
-
-class UnreadCount(msgspec.Struct):
-    unread: int
-
-
-class ReadAll(msgspec.Struct):
-    updated: int
-
-
-def to_notification(row: Any) -> Notification:
-    return Notification(**row)
+async def _owner(request: Request[Any, Any, Any]) -> FeedOwner:
+    user = await current_user(request)
+    return FeedOwner(user_id=user.id, tier=user.tier, signed_up_at=user.created_at)
 
 
 @get("", summary="The caller's notifications, newest first")
@@ -51,44 +35,31 @@ async def list_notifications(
     page: NamedDependency[PageRequest],
     unread: Annotated[bool, QueryParameter(description="only unread")] = False,
 ) -> Page[Notification]:
-    user = await current_user(request)
-    query = "notifications.list_unread" if unread else "notifications.list"
-    after = page.after
-    rows = await services(request).db.fetch(
-        query, user.id, user.tier, user.created_at, after.created_at, after.id, page.fetch
-    )
-    return make_page(rows, page, to_notification)
+    owner = await _owner(request)
+    return await queries.list_feed(services(request).db, owner=owner, unread_only=unread, page=page)
 
 
 @get("/unread-count", summary="How many of the caller's notifications are unread")
 async def unread_count(request: Request[Any, Any, Any]) -> UnreadCount:
-    user = await current_user(request)
-    count = await services(request).db.fetchval(
-        "notifications.unread_count", user.id, user.tier, user.created_at
-    )
-    return UnreadCount(unread=count)
+    owner = await _owner(request)
+    return UnreadCount(unread=await queries.unread_count(services(request).db, owner=owner))
 
 
 @post("/{notification_id:int}/read", status_code=204, summary="Mark one notification read")
 async def mark_read(request: Request[Any, Any, Any], notification_id: RowId) -> Response[None]:
-    user = await current_user(request)
-    found = await services(request).db.fetchval(
-        "notifications.mark_read", notification_id, user.id, user.tier, user.created_at
+    owner = await _owner(request)
+    found = await queries.mark_read(
+        services(request).db, owner=owner, notification_id=notification_id
     )
-    if found is None:
+    if not found:
         raise NotFoundException(detail="Notification not found")
     return Response(None, status_code=204)
 
 
 @post("/read-all", status_code=200, summary="Mark all of the caller's notifications read")
 async def mark_all_read(request: Request[Any, Any, Any]) -> ReadAll:
-    """Counts what is unread, then moves the watermark to the transaction's start: O(1)
-    writes whatever the number of notifications."""
-    user = await current_user(request)
-    async with services(request).db.transaction() as tx:
-        count = await tx.fetchval("notifications.unread_count", user.id, user.tier, user.created_at)
-        await tx.execute("notifications.mark_all_read", user.id)
-    return ReadAll(updated=count)
+    owner = await _owner(request)
+    return ReadAll(updated=await queries.mark_all_read(services(request).db, owner=owner))
 
 
 router = Router(
