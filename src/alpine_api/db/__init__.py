@@ -2,5 +2,14 @@
 
 from alpine_api.db.database import Database, DatabaseUnavailable, Executor
 from alpine_api.db.queries import Queries, QueryError, load_queries
+from alpine_api.db.reads import Reader
 
-__all__ = ["Database", "DatabaseUnavailable", "Executor", "Queries", "QueryError", "load_queries"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "Executor",
+    "Queries",
+    "QueryError",
+    "Reader",
+    "load_queries",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -24,6 +24,15 @@ from alpine_api.db.queries import Queries
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5.0
+
+
+class Reader(Protocol):
+    """What a read-only query function runs on: the pool, a transaction or ReplicaReads
+    (the caller decides whether the read may trail the primary)."""
+
+    async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None: ...
 
 
 async def connect_replica(settings: Settings, queries: Queries) -> Database | None:
