@@ -12,11 +12,17 @@ from typing import Any
 import asyncpg
 import httpx
 from litestar.testing import AsyncTestClient
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
-from alpine_api.metrics import REQUEST_DURATIONS
+from alpine_api.metrics import (
+    LATENCY_BUCKETS,
+    REQUEST_DURATIONS,
+    BatchableHistogram,
+    BatchedHistogram,
+)
 from tests.conftest import settings_env
 from tests.support import bearer, insert_user
 
@@ -147,3 +153,28 @@ async def test_metrics_can_require_an_operator_token(database_url: str, redis_ur
     assert anonymous.status_code == wrong.status_code == 401
     assert anonymous.json()["status_code"] == 401
     assert right.status_code == 200 and "api_request_duration_seconds" in right.text
+
+
+async def test_batched_observations_expose_what_single_observations_do() -> None:
+    """BatchedHistogram writes through BatchableHistogram.add, which relies on how
+    prometheus-client keeps a histogram's values: the exposition must not differ. (In an
+    event loop, as in a worker: observations wait there for the next flush.)"""
+    values = [0.00005, 0.0003, 0.0003, 0.004, 0.7, 3.0, 42.0]
+    plain, batched = CollectorRegistry(), CollectorRegistry()
+    direct = Histogram("t", "t", ["route"], buckets=LATENCY_BUCKETS, registry=plain)
+    batches = BatchedHistogram(
+        BatchableHistogram("t", "t", ["route"], buckets=LATENCY_BUCKETS, registry=batched)
+    )
+    for index, value in enumerate(values):
+        route = "/a" if index % 2 else "/b"
+        direct.labels(route).observe(value)
+        batches.observe((route,), value)
+    assert _series(batched) != _series(plain)  # nothing written yet
+    batches.flush()
+    assert _series(batched) == _series(plain)
+
+
+def _series(registry: CollectorRegistry) -> list[Any]:
+    """Every sample but the `_created` timestamps (they tell the two histograms apart)."""
+    text = generate_latest(registry).decode()
+    return [s for s in _samples(text) if not s.name.endswith("_created")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from bisect import bisect_left
+from collections.abc import Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -20,6 +21,28 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+
+class BatchableHistogram(Histogram):
+    """A Histogram that also takes many observations in one call (`add`).
+
+    prometheus-client has no public call for that. This subclass is the one place that
+    relies on how Histogram keeps its values (the `_upper_bounds`, `_buckets` and `_sum`
+    it sets up for itself), and tests/test_metrics.py checks that `add` gives the same
+    exposition as `observe`."""
+
+    @property
+    def upper_bounds(self) -> list[float]:
+        """The buckets' upper bounds, +Inf last."""
+        return list(self._upper_bounds)
+
+    def add(self, counts: Sequence[float], total: float) -> None:
+        """`counts[i]` more observations in bucket i (not cumulative), `total` more sum."""
+        for bucket, count in zip(self._buckets, counts, strict=True):
+            if count:
+                bucket.inc(count)
+        self._sum.inc(total)
+
 
 # Sub-millisecond resolution at the bottom: a cached request takes well under 1 ms.
 LATENCY_BUCKETS = (
@@ -41,7 +64,7 @@ LATENCY_BUCKETS = (
     10.0,
 )
 
-REQUEST_DURATION = Histogram(
+REQUEST_DURATION = BatchableHistogram(
     "api_request_duration_seconds",
     "HTTP request duration, by route template.",
     ["method", "route", "status"],
@@ -109,10 +132,10 @@ class BatchedHistogram:
     /metrics renders.
     """
 
-    def __init__(self, histogram: Histogram, delay: float = 1.0) -> None:
+    def __init__(self, histogram: BatchableHistogram, delay: float = 1.0) -> None:
         self.histogram = histogram
         self.delay = delay
-        self._bounds: list[float] = list(histogram._upper_bounds)
+        self._bounds = histogram.upper_bounds
         # label values -> [observations per bucket..., sum of values]
         self._pending: dict[tuple[str, ...], list[float]] = {}
         self._flush_on: asyncio.AbstractEventLoop | None = None
@@ -135,11 +158,7 @@ class BatchedHistogram:
     def flush(self) -> None:
         pending, self._pending, self._flush_on = self._pending, {}, None
         for labels, totals in pending.items():
-            child = self.histogram.labels(*labels)
-            for bucket, count in zip(child._buckets, totals[:-1], strict=True):
-                if count:
-                    bucket.inc(count)
-            child._sum.inc(totals[-1])
+            self.histogram.labels(*labels).add(totals[:-1], totals[-1])
 
 
 REQUEST_DURATIONS = BatchedHistogram(REQUEST_DURATION)
