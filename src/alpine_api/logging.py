@@ -158,9 +158,9 @@ def configure_logging(log_format: LogFormat, level: int = logging.INFO) -> None:
     """Send the root logger's records to stdout in `log_format` (idempotent)."""
     global _installed, _access_line
     logging.setLogRecordFactory(_record_with_request_id)
-    # What no line prints, not worked out for every record: the caller's file and line
-    # (a stack walk), thread and process names.
-    logging._srcfile = None
+    # What no line prints, not worked out for every record: thread and process names.
+    # (The caller's file and line are still looked up, a short stack walk: the access
+    # line, the one per request, is written without a record.)
     logging.logThreads = False
     logging.logMultiprocessing = False
     _access_line = json_line if log_format == "json" else text_line
