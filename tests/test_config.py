@@ -18,7 +18,8 @@ BASE = {
     "ALPINE_DATABASE_URL": "postgresql://alpine:pw@127.0.0.1:5432/alpine",
     "ALPINE_REDIS_URL": "redis://127.0.0.1:6379/0",
 }
-# The contract's table (API.md, Configuration).
+# The variables the service has promised from the start; the README's Configuration
+# table lists these and the later ones.
 CONTRACT_VARIABLES = {
     "ALPINE_DATABASE_URL",
     "ALPINE_REDIS_URL",

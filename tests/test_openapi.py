@@ -17,7 +17,7 @@ from tests.support import bearer, insert_user
 
 Client = AsyncTestClient[Litestar]
 
-# API.md, "Endpoints": (method, path), path parameters written `{}`.
+# The contract's endpoints: (method, path), path parameters written `{}`.
 CONTRACT = {
     ("POST", "/api/auth/register"),
     ("POST", "/api/auth/login"),

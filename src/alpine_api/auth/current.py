@@ -1,8 +1,8 @@
 """Who is calling: the current user of a request, and the admin guard.
 
-The request gate (alpine_api.gate) has already verified the token's signature and, in
-the same Redis round trip as the rate-limit decision, fetched the user's revocation
-state and cached record. This module turns that into a CurrentUser, going to
+The request gate (alpine_api.request_gate) has already verified the token's signature
+and, in the same Redis round trip as the rate-limit decision, fetched the user's
+revocation state and cached record. This module turns that into a CurrentUser, going to
 PostgreSQL only when Redis could not answer: when Redis is down, restarted empty or
 evicted the keys, the answer comes from the database, never from a guess.
 

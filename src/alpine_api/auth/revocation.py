@@ -2,10 +2,10 @@
 
 PostgreSQL is the record (revoked_tokens); Redis is the fast path the request gate
 reads. A revocation is written to PostgreSQL first, then to Redis. If Redis cannot
-take it, the write is retried in the background (see caching.Invalidator) and, until
-then, any worker that finds the user's Redis hash incomplete asks PostgreSQL. A
-revoked token is therefore never accepted: not on another worker, not while Redis is
-down, not after Redis restarts empty.
+take it, the write is retried in the background (redis/deferred.py, DeferredWrites)
+and, until then, any worker that finds the user's Redis hash incomplete asks
+PostgreSQL. A revoked token is therefore never accepted: not on another worker, not
+while Redis is down, not after Redis restarts empty.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 # Handler `opt` key listing error statuses of its own: `opt={ERRORS_OPT: (409,)}`.
 ERRORS_OPT = "errors"
 _NULL = OpenAPIType.NULL
-# Open to anyone (API.md, "who"); every other /api/* operation needs an access token.
+# Open to anyone; every other /api/* operation needs an access token.
 PUBLIC_OPERATIONS = frozenset(
     {
         ("POST", "/api/auth/register"),
