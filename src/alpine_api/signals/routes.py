@@ -1,9 +1,8 @@
-"""Signals: the subscriber feed, one signal, and the admin list / create / patch.
+"""Signals: the subscriber feed, one signal, the admin list / create / patch, the stream.
 
-A subscriber sees active signals whose tier is at or below their own. Creating a signal
-stores it and its notification (one row per tier channel, never one per user: feeds derive
-it when read) in one transaction. Every write bumps the signals cache generation, so
-the next read of /subscribed is computed afresh.
+Creating or changing a signal is one transaction (queries.py) that also records its
+stream event (events.py). Every write bumps the signals cache generation, so the next
+read of /subscribed is computed afresh.
 """
 
 from __future__ import annotations
@@ -14,12 +13,12 @@ from litestar import Request, Response, Router, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
-from msgspec import UNSET
 
 from alpine_api.auth.current import admin_guard, current_user, user_guard
 from alpine_api.caching import SIGNALS, cached_json, invalidate_signals
-from alpine_api.pagination import Page, PageRequest, RowId, make_page, provide_page
+from alpine_api.pagination import Page, PageRequest, RowId, provide_page
 from alpine_api.services import services
+from alpine_api.signals import queries
 from alpine_api.signals.events import PUBLISHED, UPDATED, signal_write
 from alpine_api.signals.schemas import SYMBOL_PATTERN, Signal, SignalCreate, SignalPatch
 from alpine_api.signals.stream import stream_signals
@@ -28,10 +27,6 @@ SymbolQuery = Annotated[
     str | None, QueryParameter(pattern=SYMBOL_PATTERN, description="one symbol (any case)")
 ]
 NOT_FOUND = "Signal not found"
-
-
-def to_signal(row: Any) -> Signal:
-    return Signal(**row)
 
 
 @get("/subscribed", summary="Active signals visible to the caller's tier, newest first")
@@ -45,27 +40,9 @@ async def list_subscribed(
     db = services(request).db
 
     async def compute() -> Page[Signal]:
-        after = page.after
-        if symbol is None:
-            rows = await db.fetch(
-                "signals.list_subscribed",
-                user.tier,
-                min_confidence,
-                after.created_at,
-                after.id,
-                page.fetch,
-            )
-        else:
-            rows = await db.fetch(
-                "signals.list_subscribed_by_symbol",
-                user.tier,
-                min_confidence,
-                symbol.upper(),
-                after.created_at,
-                after.id,
-                page.fetch,
-            )
-        return make_page(rows, page, to_signal)
+        return await queries.list_subscribed(
+            db, tier=user.tier, min_confidence=min_confidence, symbol=symbol, page=page
+        )
 
     return await cached_json(request, SIGNALS, user, compute)  # type: ignore[return-value]
 
@@ -73,10 +50,10 @@ async def list_subscribed(
 @get("/{signal_id:int}", summary="One active signal, if the caller's tier may see it")
 async def get_signal(request: Request[Any, Any, Any], signal_id: RowId) -> Signal:
     user = await current_user(request)
-    row = await services(request).db.fetchrow("signals.get_visible", signal_id, user.tier)
-    if row is None:
+    signal = await queries.get_visible(services(request).db, signal_id=signal_id, tier=user.tier)
+    if signal is None:
         raise NotFoundException(detail=NOT_FOUND)
-    return to_signal(row)
+    return signal
 
 
 @get("", guards=[admin_guard], summary="All signals (admin), newest first")
@@ -86,31 +63,9 @@ async def admin_list(
     symbol: SymbolQuery = None,
     is_active: Annotated[bool | None, QueryParameter()] = None,
 ) -> Page[Signal]:
-    db = services(request).db
-    after = page.after
-    if symbol is None:
-        rows = await db.fetch(
-            "signals.admin_list", is_active, after.created_at, after.id, page.fetch
-        )
-    else:
-        rows = await db.fetch(
-            "signals.admin_list_by_symbol",
-            symbol.upper(),
-            is_active,
-            after.created_at,
-            after.id,
-            page.fetch,
-        )
-    return make_page(rows, page, to_signal)
-
-
-def _notification_text(signal: Signal) -> tuple[str, str]:
-    title = f"New {signal.direction} signal: {signal.symbol}"
-    body = (
-        f"Entry {signal.entry_price:g}, target {signal.target_price:g}, "
-        f"stop loss {signal.stop_loss:g}, confidence {signal.confidence:.0%}."
+    return await queries.admin_list(
+        services(request).db, symbol=symbol, is_active=is_active, page=page
     )
-    return title, body
 
 
 @post("", guards=[admin_guard], summary="Create a signal and notify its subscribers (admin)")
@@ -118,22 +73,7 @@ async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCr
     admin = await current_user(request)
     svc = services(request)
     async with signal_write(svc) as write:
-        tx = write.tx
-        row = await tx.fetchrow(
-            "signals.insert",
-            data.symbol.upper(),
-            data.direction,
-            data.entry_price,
-            data.target_price,
-            data.stop_loss,
-            data.confidence,
-            data.tier,
-            data.note,
-            admin.id,
-        )
-        signal = to_signal(row)
-        title, body = _notification_text(signal)
-        await tx.execute("signals.publish_notification", signal.id, signal.tier, title, body)
+        signal = await queries.create(write.tx, data=data, author_id=admin.id)
         write.record(PUBLISHED, signal)
     await invalidate_signals(svc)
     return signal
@@ -144,19 +84,10 @@ async def update_signal(
     request: Request[Any, Any, Any], signal_id: RowId, data: JSONBody[SignalPatch]
 ) -> Signal:
     svc = services(request)
-    note_given = data.note is not UNSET
     async with signal_write(svc) as write:
-        row = await write.tx.fetchrow(
-            "signals.update",
-            signal_id,
-            None if data.is_active is UNSET else data.is_active,
-            None if data.confidence is UNSET else data.confidence,
-            note_given,
-            data.note if note_given else None,
-        )
-        if row is None:
+        signal = await queries.update(write.tx, signal_id=signal_id, patch=data)
+        if signal is None:
             raise NotFoundException(detail=NOT_FOUND)
-        signal = to_signal(row)
         write.record(UPDATED, signal)
     await invalidate_signals(svc)
     return signal
