@@ -42,7 +42,7 @@ _ABANDONED = b"-"  # a generation no entry has: writing under it only releases t
 
 class Viewer(Protocol):
     """Whom a response is computed for: what a user- or tier-scoped key is made of
-    (auth.current.CurrentUser is one). A protocol, so caching sits below auth."""
+    (auth.schemas.CurrentUser is one). A protocol, so caching sits below auth."""
 
     @property
     def id(self) -> int: ...

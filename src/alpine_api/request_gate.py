@@ -49,9 +49,9 @@ from alpine_api.auth.current import (
     CURRENT_USER,
     GATE_RESULT,
     USER_ID,
-    decode_record,
     load_user,
 )
+from alpine_api.auth.schemas import decode_record
 from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
 from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.query import query_problem

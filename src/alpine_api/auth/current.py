@@ -15,7 +15,6 @@ checked against PostgreSQL (one primary-key query) until the last of them has ex
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -23,6 +22,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from alpine_api.auth.schemas import CurrentUser, decode_record, record_from_row
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
@@ -40,40 +40,8 @@ CURRENT_USER = "auth.user"
 USER_ID = "user_id"
 
 
-class CurrentUser(msgspec.Struct, frozen=True):
-    """The public record of a user: also the body of GET /api/auth/me."""
-
-    id: int
-    email: str
-    full_name: str | None
-    tier: str
-    is_active: bool
-    is_admin: bool
-    created_at: datetime
-
-
-_decoder = msgspec.json.Decoder(CurrentUser)
-
-
-def decode_record(record: bytes) -> CurrentUser:
-    """A user's record as cached in Redis (the JSON body of GET /api/auth/me)."""
-    return _decoder.decode(record)
-
-
 def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=WWW_AUTHENTICATE)
-
-
-def record_from_row(row: Any) -> CurrentUser:
-    return CurrentUser(
-        id=row["id"],
-        email=row["email"],
-        full_name=row["full_name"],
-        tier=row["tier"],
-        is_active=row["is_active"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"],
-    )
 
 
 async def load_user(svc: Services, claims: Claims, gate: GateResult | None) -> CurrentUser | None:

@@ -9,10 +9,16 @@ from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from alpine_api.auth.current import CLAIMS, GATE_RESULT, CurrentUser, current_user, record_from_row
+from alpine_api.auth.current import CLAIMS, GATE_RESULT, current_user
 from alpine_api.auth.passwords import hash_password, verify_password
 from alpine_api.auth.revocation import revoke
-from alpine_api.auth.schemas import LoginRequest, RegisterRequest, TokenResponse
+from alpine_api.auth.schemas import (
+    CurrentUser,
+    LoginRequest,
+    RegisterRequest,
+    TokenResponse,
+    record_from_row,
+)
 from alpine_api.caching import ME, json_response
 from alpine_api.http.openapi import ERRORS_OPT
 from alpine_api.metrics import CACHE_HITS, CACHE_MISSES

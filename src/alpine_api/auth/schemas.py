@@ -1,10 +1,12 @@
-"""Request and response bodies of /api/auth."""
+"""Request and response bodies of /api/auth; `CurrentUser` is also the user record cached
+in Redis and the user of a request (auth.current)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -48,3 +50,35 @@ class TokenResponse(msgspec.Struct):
     access_token: str
     expires_in: int
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
+
+
+class CurrentUser(msgspec.Struct, frozen=True):
+    """The public record of a user: also the body of GET /api/auth/me."""
+
+    id: int
+    email: str
+    full_name: str | None
+    tier: str
+    is_active: bool
+    is_admin: bool
+    created_at: datetime
+
+
+_decoder = msgspec.json.Decoder(CurrentUser)
+
+
+def decode_record(record: bytes) -> CurrentUser:
+    """A user's record as cached in Redis (the JSON body of GET /api/auth/me)."""
+    return _decoder.decode(record)
+
+
+def record_from_row(row: Any) -> CurrentUser:
+    return CurrentUser(
+        id=row["id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        tier=row["tier"],
+        is_active=row["is_active"],
+        is_admin=row["is_admin"],
+        created_at=row["created_at"],
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from alpine_api.auth.current import CurrentUser, record_from_row
+from alpine_api.auth.schemas import CurrentUser, record_from_row
 from alpine_api.config import Tier
 from alpine_api.db import Database, Executor, Reader
 from alpine_api.pagination import Page, PageRequest, make_page

@@ -9,8 +9,9 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
-from alpine_api.auth.current import CurrentUser, admin_guard, current_user, user_guard
+from alpine_api.auth.current import admin_guard, current_user, user_guard
 from alpine_api.auth.revocation import revoke_all
+from alpine_api.auth.schemas import CurrentUser
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
 from alpine_api.config import Tier
 from alpine_api.http.openapi import ERRORS_OPT

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from alpine_api.auth.current import CurrentUser
-from alpine_api.auth.schemas import FullName
+from alpine_api.auth.schemas import CurrentUser, FullName
 from alpine_api.subscriptions.schemas import Subscription
 
 
