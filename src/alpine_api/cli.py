@@ -110,6 +110,7 @@ def _export(settings_env: dict[str, str]) -> None:
 
 
 async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
+    from alpine_api.auth import queries
     from alpine_api.auth.passwords import hash_password
     from alpine_api.auth.schemas import normalize_email
     from alpine_api.db import Database, load_queries
@@ -125,13 +126,11 @@ async def _ensure_admin(settings: Settings, email: str, password: str) -> bool:
         pooler=settings.database_pooler,
     )
     try:
-        row = await db.fetchrow(
-            "users.upsert_admin", normalize_email(email), await hash_password(password)
+        return await queries.upsert_admin(
+            db, email=normalize_email(email), password_hash=await hash_password(password)
         )
     finally:
         await db.close()
-    assert row is not None
-    return bool(row["created"])
 
 
 def cmd_dev(args: argparse.Namespace) -> None:

@@ -22,7 +22,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from alpine_api.auth.schemas import CurrentUser, decode_record, record_from_row
+from alpine_api.auth import queries
+from alpine_api.auth.schemas import CurrentUser, decode_record
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
@@ -53,14 +54,12 @@ async def load_user(svc: Services, claims: Claims, gate: GateResult | None) -> C
         return user if user.is_active else None
     # Tokens issued before a deactivation can live this long after it.
     cutoff_window = svc.settings.jwt_ttl_seconds + 2 * LEEWAY_SECONDS
-    row = await svc.db.fetchrow(
-        "auth.get_user", claims.user_id, claims.jti, claims.iat, cutoff_window
-    )
-    if row is None or row["revoked"]:
+    check = await queries.check_token(svc.db, claims=claims, cutoff_window=cutoff_window)
+    if check is None or check.revoked:
         return None
-    user = record_from_row(row)
+    user = check.user
     if gate is not None:  # Redis answered but lacked something: fill it in for next time
-        await _refill(svc, claims.user_id, user, gate, complete=not row["cutoff_pending"])
+        await _refill(svc, claims.user_id, user, gate, complete=not check.cutoff_pending)
     return user if user.is_active else None
 
 

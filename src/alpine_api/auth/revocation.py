@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from alpine_api.auth import queries
 from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.redis import keys
 from alpine_api.services import Services
@@ -39,14 +40,15 @@ async def push_revocations(
 async def sync_revocations(svc: Services, user_id: int, generation: bytes) -> None:
     """Load the user's unexpired revocations from PostgreSQL and mark the hash complete,
     unless a write to the user (a deactivation) came after `generation` was read."""
-    rows = await svc.db.fetch("auth.list_revoked", user_id)
-    entries = [(r["jti"], r["expires_ms"]) for r in rows]
+    entries = await queries.list_revoked(svc.db, user_id=user_id)
     await push_revocations(svc, user_id, entries, generation=generation)
 
 
 async def revoke(svc: Services, claims: Claims) -> None:
     expires_at = datetime.fromtimestamp(claims.exp + LEEWAY_SECONDS, tz=UTC)
-    await svc.db.execute("auth.revoke_token", claims.jti, claims.user_id, expires_at)
+    await queries.revoke_token(
+        svc.db, jti=claims.jti, user_id=claims.user_id, expires_at=expires_at
+    )
     entry = (claims.jti, (claims.exp + LEEWAY_SECONDS) * 1000)
     await svc.deferred.run(push_revocations, svc, claims.user_id, [entry], generation=None)
 
@@ -70,6 +72,6 @@ async def purge_expired_revocations(db: Database) -> None:
     while True:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
         try:
-            await db.execute("auth.purge_expired_revocations")
+            await queries.purge_expired_revocations(db)
         except DatabaseUnavailable:
             continue  # the next round will do it

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncpg
 import msgspec
 from litestar import Response, get, post
 from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
+from alpine_api.auth import queries
 from alpine_api.auth.current import CLAIMS, GATE_RESULT, current_user
 from alpine_api.auth.passwords import hash_password, verify_password
 from alpine_api.auth.revocation import revoke
@@ -17,7 +17,6 @@ from alpine_api.auth.schemas import (
     LoginRequest,
     RegisterRequest,
     TokenResponse,
-    record_from_row,
 )
 from alpine_api.caching import ME, json_response
 from alpine_api.http.openapi import ERRORS_OPT
@@ -40,13 +39,17 @@ class Conflict(ClientException):
     opt={ERRORS_OPT: (409,)},
 )
 async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Response[CurrentUser]:
-    svc = services(request)
     password_hash = await hash_password(data.password)
     try:
-        row = await svc.db.fetchrow("users.insert", data.email, password_hash, data.full_name)
-    except asyncpg.UniqueViolationError:
+        user = await queries.register(
+            services(request).db,
+            email=data.email,
+            password_hash=password_hash,
+            full_name=data.full_name,
+        )
+    except queries.EmailTaken:
         raise Conflict(detail="An account with this email already exists") from None
-    return Response(record_from_row(row), status_code=201)
+    return Response(user, status_code=201)
 
 
 @post(
@@ -58,21 +61,20 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
 )
 async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[TokenResponse]:
     svc = services(request)
-    row = await svc.db.fetchrow("users.get_by_email", data.email)
+    account = await queries.credentials(svc.db, email=data.email)
     # Unknown email, wrong password and inactive account: the same answer, after the
     # same work (a hash verification runs in every case).
     matches, needs_rehash = await verify_password(
-        row["password_hash"] if row else None, data.password
+        account.password_hash if account else None, data.password
     )
-    if row is None or not matches or not row["is_active"]:
+    if account is None or not matches or not account.is_active:
         raise ClientException(
             status_code=401, detail=LOGIN_FAILED, headers={"WWW-Authenticate": "Bearer"}
         )
     if needs_rehash:
-        await svc.db.execute(
-            "users.update_password_hash", row["id"], await hash_password(data.password)
-        )
-    token, _claims = svc.tokens.issue(row["id"])
+        new_hash = await hash_password(data.password)
+        await queries.update_password_hash(svc.db, user_id=account.user_id, password_hash=new_hash)
+    token, _claims = svc.tokens.issue(account.user_id)
     return Response(
         TokenResponse(access_token=token, expires_in=svc.settings.jwt_ttl_seconds),
         headers={"Cache-Control": "no-store"},
