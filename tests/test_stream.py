@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import psycopg
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from alpine_api.embedded import EmbeddedValkey
@@ -53,6 +54,10 @@ def shared(servers: Servers) -> Iterator[Shared]:
     with psycopg.connect(servers.admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB} STRATEGY FILE_COPY")
     url = _with_database(servers.admin_url, name)
+    # Earlier tests' user records and revocations, cached under ids this fresh database
+    # hands out again, must not vouch for this module's users (per-test flushes stop here).
+    with redis.Redis.from_url(servers.redis_url) as valkey:
+        valkey.flushall()
     server = ServerProcess(settings_env(url, servers.redis_url), workers=2)
     try:
         server.start()
