@@ -32,7 +32,7 @@ import matplotlib
 from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     Stack,
     WrkResult,
     admin_connection,
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> str:
         " one-row PATCH p50 / p99 | before / after p50 |"
     ]
     lines.append("|---:|---|---:|---:|---:|---:|---:|")
-    env = {"ALPINE_RATE_LIMIT": UNLIMITED}
+    env = dict(NO_LIMITS)
     with stack(args.data_dir) as st:
         steps = [(int(u * args.scale), int(n * args.scale)) for u, n in STEPS]
         for users, notifications in steps:

@@ -26,7 +26,7 @@ from alpine_api.embedded_pgbouncer import EmbeddedPgBouncer
 from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     WrkResult,
     machine,
     median_of,
@@ -111,7 +111,7 @@ def main() -> None:
         bouncer = EmbeddedPgBouncer.in_front_of(st.database_url, st.root / "pgbouncer", args.pool)
         bouncer.start()
         running.callback(bouncer.stop)
-        env = {"ALPINE_RATE_LIMIT": UNLIMITED, "ALPINE_AUTH_RATE_LIMIT": UNLIMITED}
+        env = dict(NO_LIMITS)
         # Each path names its connections, so PostgreSQL's backends can be told apart
         # (PgBouncer passes application_name on to the server connection).
         direct = {"ALPINE_DATABASE_URL": f"{st.database_url}?application_name=bench-direct"}

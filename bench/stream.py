@@ -33,7 +33,7 @@ import uvloop
 from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
-    UNLIMITED,
+    NO_LIMITS,
     Stack,
     admin_connection,
     machine,
@@ -288,7 +288,7 @@ def main() -> None:
     users_needed = -(-args.streams // USERS_PER_STREAM_LIMIT)
     with stack() as st:
         users, admin_id = make_users(st, users_needed)
-        with server(st, workers=2, ALPINE_RATE_LIMIT=UNLIMITED) as url:
+        with server(st, workers=2, **NO_LIMITS) as url:
             result = uvloop.run(measure(url, users, admin_id, args))
     png = PLOTS_DIR / "stream-latency.png"
     png.parent.mkdir(parents=True, exist_ok=True)
