@@ -71,6 +71,7 @@ BAD_VALUES = [
     ("ALPINE_ADMIN_PASSWORD", "short"),
     ("ALPINE_ADMIN_PASSWORD", "p" * 129),
     ("ALPINE_LOG_FORMAT", "xml"),
+    ("ALPINE_TRUSTED_PROXIES", "10.0.0.0/8, not-an-ip"),
     ("ALPINE_DATABASE_POOLER", "session"),
     ("ALPINE_DATABASE_POOLER", "Transaction"),
 ]
@@ -226,6 +227,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     [
         (("serve",), "ALPINE_RATE_LIMIT", "lots"),
         (("serve",), "ALPINE_CORS_ORIGINS", "*"),
+        (("serve",), "ALPINE_TRUSTED_PROXIES", "not-an-ip"),
         (("migrate", "list"), "ALPINE_DATABASE_URL", "mysql://u:p@db/x"),
         (("create-admin", "a@example.com"), "ALPINE_DB_POOL_MAX", "0"),
         (("serve",), "ALPINE_DATABASE_POOLER", "session"),
@@ -260,3 +262,14 @@ def test_serve_refuses_a_missing_or_short_jwt_secret(secret: str | None, expecte
     assert len(lines) == 1, result.stderr
     assert expected in lines[0]
     assert secret is None or secret not in result.stderr
+
+
+def test_create_app_refuses_a_bad_trusted_proxy_before_serving() -> None:
+    """Settings made without load_settings: the gate's client rules are built with the app."""
+    from alpine_api.app import create_app
+
+    settings = msgspec.structs.replace(
+        load_settings({**BASE, "ALPINE_JWT_SECRET": "k" * 40}), trusted_proxies=("not-an-ip",)
+    )
+    with pytest.raises(ConfigError, match=r"^ALPINE_TRUSTED_PROXIES: 'not-an-ip' is not an IP"):
+        create_app(settings)

@@ -129,7 +129,7 @@ def create_app(settings: Settings) -> Litestar:
             admin_routes.router,
             http.docs_assets(),
         ],
-        middleware=[request_gate],
+        middleware=[request_gate(settings)],
         before_request=http.refuse_bad_query,
         lifespan=[lifespan],
         exception_handlers=http.EXCEPTION_HANDLERS,

@@ -6,8 +6,9 @@ the CLI prints it and exits non-zero. Nothing here imports the rest of the packa
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -112,6 +113,22 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(entries: Iterable[str]) -> list[IPNetwork]:
+    """ALPINE_TRUSTED_PROXIES entries (addresses or CIDR networks) as networks."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"ALPINE_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from None
+    return networks
+
+
 def _parse_url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in schemes or not parts.hostname:
@@ -196,7 +213,9 @@ def load_settings(
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = _parse_origins("ALPINE_CORS_ORIGINS", raw)
     if (raw := get("TRUSTED_PROXIES")) is not None:
-        values["trusted_proxies"] = _parse_list(raw)
+        proxies = _parse_list(raw)
+        trusted_networks(proxies)  # refused here, at start-up, with the variable's name
+        values["trusted_proxies"] = proxies
     if (raw := get("ADMIN_EMAIL")) is not None:
         if "@" not in raw:
             raise ConfigError("ALPINE_ADMIN_EMAIL: not an email address")

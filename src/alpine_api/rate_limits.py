@@ -14,8 +14,9 @@ from collections.abc import Iterable
 
 from litestar.types import Scope
 
-from alpine_api.config import TIERS, RateSpec, Settings
+from alpine_api.config import TIERS, RateSpec, Settings, trusted_networks
 from alpine_api.metrics import RATE_LIMIT_EXCEEDED, RATE_LIMIT_REQUESTS, RATE_LIMIT_UNAVAILABLE
+from alpine_api.redis import keys
 
 DEFAULT = "default"
 AUTH = "auth"
@@ -81,10 +82,11 @@ class Limits:
 
 
 class ClientAddress:
-    """The client IP: the socket peer, unless the peer is a trusted proxy."""
+    """The client IP: the socket peer, unless the peer is a trusted proxy. A malformed
+    trusted entry raises ConfigError naming ALPINE_TRUSTED_PROXIES."""
 
     def __init__(self, trusted: Iterable[str]) -> None:
-        self.trusted = [ipaddress.ip_network(item, strict=False) for item in trusted]
+        self.trusted = trusted_networks(trusted)
 
     def _is_trusted(self, address: str) -> bool:
         try:
@@ -92,6 +94,10 @@ class ClientAddress:
         except ValueError:
             return False
         return any(ip in network for network in self.trusted)
+
+    def limiter(self, scope: Scope, policy: Policy) -> str:
+        """The limiter state of this request's client IP under `policy`."""
+        return keys.limiter(keys.ip_tag(self.of(scope)), policy.name)
 
     def of(self, scope: Scope) -> str:
         client = scope.get("client")

@@ -30,31 +30,19 @@ The redis client's short timeout bounds how long a request can wait on a dead Re
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import msgspec
 from litestar.enums import ScopeType
-from litestar.types import (
-    ASGIApp,
-    HTTPResponseBodyEvent,
-    HTTPResponseStartEvent,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from alpine_api.auth.current import (
-    CLAIMS,
-    CURRENT_USER,
-    GATE_RESULT,
-    USER_ID,
-    load_user,
-)
+from alpine_api.auth.current import CLAIMS, CURRENT_USER, GATE_RESULT, USER_ID, load_user
 from alpine_api.auth.schemas import decode_record
 from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
+from alpine_api.config import Settings
 from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.query import query_problem
+from alpine_api.http.raw import bearer_token, header, send_error, send_json
 from alpine_api.metrics import CACHE_HITS
 from alpine_api.rate_limits import DEFAULT, ClientAddress, Limits, Policy
 from alpine_api.redis import keys
@@ -74,58 +62,14 @@ TIER_HINTS_MAX = 100_000
 
 
 def _accepts_gzip(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            return b"gzip" in value
-    return False
+    return b"gzip" in (header(scope, b"accept-encoding") or b"")
 
 
 async def _send_hit(send: Send, body: bytes, gz: bool, headers: list[tuple[bytes, bytes]]) -> None:
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": 200,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-cache", b"HIT"),
-            (b"vary", b"Accept-Encoding"),
-            *([(b"content-encoding", b"gzip")] if gz else []),
-            *headers,
-        ],
-    }
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
-    await send(start)
-    await send(end)
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token else None
-    return None
-
-
-async def _send_error(
-    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]
-) -> None:
-    body = msgspec.json.encode({"status_code": status, "detail": detail})
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-    }
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
-    await send(start)
-    await send(end)
-
-
-def _ip_limiter(client: ClientAddress, scope: Scope, policy: Policy) -> str:
-    return keys.limiter(keys.ip_tag(client.of(scope)), policy.name)
+    hit = [(b"x-cache", b"HIT"), (b"vary", b"Accept-Encoding")]
+    await send_json(
+        send, 200, body, [*hit, *([(b"content-encoding", b"gzip")] if gz else []), *headers]
+    )
 
 
 async def _count_user_request(
@@ -156,7 +100,7 @@ async def _count_user_request(
         del state[CLAIMS]  # refused: wherever a user is needed, the answer is 401
     if user is None:
         policy = limits.anonymous
-        return policy, await svc.gate.check(_ip_limiter(client, scope, policy), policy.args)
+        return policy, await svc.gate.check(client.limiter(scope, policy), policy.args)
     state[CURRENT_USER] = user
     state[USER_ID] = user.id
     policy = limits.of_tier(user.tier)
@@ -164,116 +108,186 @@ async def _count_user_request(
     return policy, await svc.gate.check(user_limiter, policy.args)
 
 
-def request_gate(app: ASGIApp) -> ASGIApp:
-    """Litestar middleware factory (app-level `middleware=[request_gate]`)."""
-    prepared: dict[str, Any] = {}
-    tier_hints: dict[int, str] = {}  # user id -> tier last seen in their record
+@dataclass(slots=True)
+class _Plan:
+    """How one request is counted, and the cached entry it may be answered from."""
 
-    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+    claims: Claims | None
+    user_id: int | None  # None: counted per client IP
+    policy: Policy
+    limiter: str
+    limit_args: tuple[int, ...]
+    fast: CachePolicy | None = None  # a FAST_ROUTES route the gate may answer itself
+    cached: tuple[str, str] | None = None  # (generation key, entry key) to read with the check
+    tier_hint: str = ""
+
+
+def request_gate(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """The gate as app-level Litestar middleware. Its policies and client-address rules are
+    built here, when the app is created, so a bad setting fails start-up (ConfigError)."""
+    gate = _Gate(settings, Limits(settings), ClientAddress(settings.trusted_proxies))
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def gated(scope: Scope, receive: Receive, send: Send) -> None:
+            await gate.handle(app, scope, receive, send)
+
+        return gated
+
+    return wrap
+
+
+async def _run_with_headers(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]
+) -> None:
+    if not headers:
+        await app(scope, receive, send)
+        return
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+        await send(message)
+
+    await app(scope, receive, send_with_headers)
+
+
+class _Gate:
+    """One app's gate, shared by every route (Litestar builds the middleware per route)."""
+
+    def __init__(self, settings: Settings, limits: Limits, client: ClientAddress) -> None:
+        self.settings = settings
+        self.limiting = settings.rate_limit_enabled
+        self.limits = limits
+        self.client = client
+        self.tier_hints: dict[int, str] = {}  # user id -> tier last seen in their record
+
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/api/"):
             await app(scope, receive, send)
             return
         svc: Services = scope["litestar_app"].state.services
-        if not prepared:
-            prepared["limits"] = Limits(svc.settings)
-            prepared["client"] = ClientAddress(svc.settings.trusted_proxies)
-        limits: Limits = prepared["limits"]
-        state = scope["state"]
-        token = _bearer(scope)
-        claims = svc.tokens.verify(token) if token else None
-        if claims is not None:
-            state[CLAIMS] = claims
-        route_policy = limits.routes.get(scope["path"])
-        # A route's own policy counts per IP; any other request per user when known.
-        user_id = claims.user_id if claims is not None and route_policy is None else None
-        policy = route_policy or limits.anonymous
-        limiting = svc.settings.rate_limit_enabled
-        if not limiting and user_id is None:
+        plan = self._plan(svc, scope)
+        if plan is None:  # nothing to count and no user to look up
             await app(scope, receive, send)
             return
-        if user_id is not None:
-            limiter_key, limit_args = (
-                keys.limiter(keys.user_tag(user_id), DEFAULT),
-                limits.tier_args,
-            )
-        else:
-            limiter_key, limit_args = _ip_limiter(prepared["client"], scope, policy), policy.args
-        fast, cached, tier_hint = None, None, ""
-        if user_id is not None and scope["method"] == "GET" and svc.settings.cache_enabled:
-            fast = FAST_ROUTES.get(scope["path"])
-            if fast is not None and query_problem(scope) is not None:
-                fast = None  # the handler answers 400: never a cached body for such a query
-            if fast is not None and fast is not ME:
-                # A tier's entries live in their own slot: only on a single Redis.
-                if fast.scope == "tier" and not svc.settings.redis_cluster:
-                    tier_hint = tier_hints.get(user_id, "")
-                if fast.scope == "user" or tier_hint:
-                    path, query = scope["path"], scope["query_string"]
-                    tag, variant = entry_location(fast, user_id, tier_hint, path, query)
-                    cached = (keys.generation(tag), keys.cache_entry(tag, variant))
         try:
-            result = counted = await svc.gate.check(
-                limiter_key,
-                limit_args if limiting else (),
-                user_id=user_id,
-                jti=claims.jti if claims is not None and user_id else "",
-                cached=cached,
-                gzip=cached is not None and _accepts_gzip(scope),
-            )
-            if user_id is not None:
-                state[GATE_RESULT] = result
-                if limiting:
-                    assert claims is not None
-                    policy, counted = await _count_user_request(
-                        svc, scope, claims, result, limits, prepared["client"]
-                    )
+            result, counted = await self._check(svc, scope, plan)
         except REDIS_ERRORS:
-            if limiting:
-                policy.unavailable.inc()
-                if not svc.settings.rate_limit_fail_open:
-                    await _send_error(
-                        send, 503, "Rate limiting unavailable", [(b"retry-after", b"1")]
-                    )
-                    return
-            await app(scope, receive, send)
+            await self._without_redis(app, plan.policy, scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = []
-        if limiting:
+        if self.limiting:
+            policy = plan.policy
             policy.requests.inc()
             headers = policy.headers(counted.remaining, counted.reset_ms)
             if not counted.allowed:
                 policy.exceeded.inc()
                 retry_after = str(max(1, math.ceil(counted.reset_ms / 1000))).encode()
-                await _send_error(
+                await send_error(
                     send, 429, policy.detail, [*headers, (b"retry-after", retry_after)]
                 )
                 return
-        if fast is not None and result.record is not None and result.revoked == 0:
-            user = decode_record(result.record)
-            if len(tier_hints) >= TIER_HINTS_MAX:
-                tier_hints.clear()
-            tier_hints[user.id] = user.tier
-            if user.is_active:
-                if fast is ME:
-                    body, gz = result.record, False
-                elif result.cached is not None and (fast.scope != "tier" or user.tier == tier_hint):
-                    body, gz = result.cached, result.cached_gzip
-                else:
-                    body, gz = b"", False
-                if body:
-                    state[USER_ID] = user.id
-                    _FAST_HITS[fast.name].inc()
-                    await _send_hit(send, body, gz, headers)
-                    return
-        if not headers:
-            await app(scope, receive, send)
+        if plan.fast is not None and await self._send_cached(scope, send, plan, result, headers):
             return
+        await _run_with_headers(app, scope, receive, send, headers)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
+    def _plan(self, svc: Services, scope: HTTPScope) -> _Plan | None:
+        """Decide the client and the policy; None when the request needs no gate call."""
+        token = bearer_token(scope)
+        claims = svc.tokens.verify(token) if token else None
+        if claims is not None:
+            scope["state"][CLAIMS] = claims
+        route_policy = self.limits.routes.get(scope["path"])
+        # A route's own policy counts per IP; any other request per user when known.
+        user_id = claims.user_id if claims is not None and route_policy is None else None
+        if not self.limiting and user_id is None:
+            return None
+        policy = route_policy or self.limits.anonymous
+        if user_id is None:
+            return _Plan(claims, None, policy, self.client.limiter(scope, policy), policy.args)
+        user_limiter = keys.limiter(keys.user_tag(user_id), DEFAULT)
+        plan = _Plan(claims, user_id, policy, user_limiter, self.limits.tier_args)
+        if scope["method"] == "GET" and self.settings.cache_enabled:
+            self._find_cached(scope, plan, user_id)
+        return plan
 
-        await app(scope, receive, send_with_headers)
+    def _find_cached(self, scope: HTTPScope, plan: _Plan, user_id: int) -> None:
+        """For a FAST_ROUTES GET, the cached entry the gate call should read as well."""
+        fast = FAST_ROUTES.get(scope["path"])
+        if fast is None or query_problem(scope) is not None:
+            return  # the handler answers 400: never a cached body for such a query
+        plan.fast = fast
+        if fast is ME:
+            return  # answered from the user's record itself
+        # A tier's entries live in their own slot: only on a single Redis.
+        if fast.scope == "tier" and not self.settings.redis_cluster:
+            plan.tier_hint = self.tier_hints.get(user_id, "")
+        if fast.scope == "user" or plan.tier_hint:
+            path, query = scope["path"], scope["query_string"]
+            tag, variant = entry_location(fast, user_id, plan.tier_hint, path, query)
+            plan.cached = (keys.generation(tag), keys.cache_entry(tag, variant))
 
-    return gate
+    async def _check(
+        self, svc: Services, scope: Scope, plan: _Plan
+    ) -> tuple[GateResult, GateResult]:
+        """The gate script's result, and the decision the request is counted under (the
+        same, unless the script could not vouch for the token: see _count_user_request)."""
+        claims, user_id = plan.claims, plan.user_id
+        result = counted = await svc.gate.check(
+            plan.limiter,
+            plan.limit_args if self.limiting else (),
+            user_id=user_id,
+            jti=claims.jti if claims is not None and user_id else "",
+            cached=plan.cached,
+            gzip=plan.cached is not None and _accepts_gzip(scope),
+        )
+        if user_id is not None:
+            scope["state"][GATE_RESULT] = result
+            if self.limiting:
+                assert claims is not None
+                plan.policy, counted = await _count_user_request(
+                    svc, scope, claims, result, self.limits, self.client
+                )
+        return result, counted
+
+    async def _without_redis(
+        self, app: ASGIApp, policy: Policy, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Redis failed: pass the request on, or 503 when rate limiting must not fail open."""
+        if self.limiting:
+            policy.unavailable.inc()
+            if not self.settings.rate_limit_fail_open:
+                await send_error(send, 503, "Rate limiting unavailable", [(b"retry-after", b"1")])
+                return
+        await app(scope, receive, send)
+
+    async def _send_cached(
+        self,
+        scope: Scope,
+        send: Send,
+        plan: _Plan,
+        result: GateResult,
+        headers: list[tuple[bytes, bytes]],
+    ) -> bool:
+        """Answer a FAST_ROUTES GET from what the gate call returned; False on a miss."""
+        fast = plan.fast
+        if fast is None or result.record is None or result.revoked != 0:
+            return False
+        user = decode_record(result.record)
+        if len(self.tier_hints) >= TIER_HINTS_MAX:
+            self.tier_hints.clear()
+        self.tier_hints[user.id] = user.tier
+        if not user.is_active:
+            return False
+        if fast is ME:
+            body, gz = result.record, False
+        elif result.cached is not None and (fast.scope != "tier" or user.tier == plan.tier_hint):
+            body, gz = result.cached, result.cached_gzip
+        else:
+            return False
+        if not body:
+            return False
+        scope["state"][USER_ID] = user.id
+        _FAST_HITS[fast.name].inc()
+        await _send_hit(send, body, gz, headers)
+        return True
