@@ -14,17 +14,18 @@ import os
 import pwd
 import shutil
 import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from alpine_api.embedded import EmbeddedError, _die_with_parent, _stop_process, free_port
+from alpine_api.embedded import ChildServer, EmbeddedError, free_port, listens
 
 
-class EmbeddedPgBouncer:
+class EmbeddedPgBouncer(ChildServer):
+    name = "pgbouncer"
+    poll_seconds = 0.02
+    not_ready = "pgbouncer did not listen in time"
+
     def __init__(
         self,
         work_dir: Path,
@@ -43,7 +44,6 @@ class EmbeddedPgBouncer:
         self.password = password
         self.pool_size = pool_size
         self.port = port or free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
         self.run_as = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
 
     @classmethod
@@ -101,31 +101,17 @@ class EmbeddedPgBouncer:
         user: dict[str, Any] = {}
         if self.run_as is not None:
             user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid}
-        log = open(self.work_dir / "pgbouncer.log", "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen(
+        self._launch(
             [binary, str(ini)],
-            stdout=log,
-            stderr=log,
-            cwd="/",
-            preexec_fn=_die_with_parent(signal.SIGTERM),
+            self.work_dir / "pgbouncer.log",
+            sig=signal.SIGTERM,
+            timeout=timeout,
             **user,
         )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                tail = (self.work_dir / "pgbouncer.log").read_text(errors="replace")[-2000:]
-                raise EmbeddedError(f"pgbouncer exited with {self.proc.returncode}:\n{tail}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise EmbeddedError("pgbouncer did not listen in time") from None
-                time.sleep(0.02)
+
+    def ready(self) -> bool:
+        return listens(self.port)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Immediate shutdown (SIGTERM in PgBouncer 1.18): every client is cut off."""
-        if self.proc is not None:
-            _stop_process(self.proc, signal.SIGTERM, timeout)
-            self.proc = None
+        self._halt(signal.SIGTERM, timeout)
