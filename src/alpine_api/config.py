@@ -147,17 +147,34 @@ def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, *, defaults: Mapping[str, str] | None = None
-) -> Settings:
-    """Build Settings from `env` (default: os.environ); `defaults` fills unset variables."""
-    source = dict(defaults or {})
-    source.update({k: v for k, v in (os.environ if env is None else env).items() if v != ""})
+Getter = Callable[[str], str | None]  # a setting's raw value by its name after ALPINE_
 
-    def get(key: str) -> str | None:
-        return source.get(f"ALPINE_{key}")
+# Numeric settings: variable (after ALPINE_) -> (field, minimum, maximum).
+INT_FIELDS = {
+    "JWT_TTL_SECONDS": ("jwt_ttl_seconds", 60, 7 * 86400),
+    "ADMIN_CACHE_TTL_SECONDS": ("admin_cache_ttl_seconds", 1, 86400),
+    "REDIS_TIMEOUT_MS": ("redis_timeout_ms", 10, 10_000),
+    "DB_POOL_MIN": ("db_pool_min", 0, 1000),
+    "DB_POOL_MAX": ("db_pool_max", 1, 1000),
+    "PLAN_PRICE_STARTER_CENTS": ("plan_price_starter_cents", 1, 10_000_000),
+    "PLAN_PRICE_PRO_CENTS": ("plan_price_pro_cents", 1, 10_000_000),
+    "PLAN_PRICE_ELITE_CENTS": ("plan_price_elite_cents", 1, 10_000_000),
+}
+# Rates and switches: variable (after ALPINE_) -> (field, parser).
+PARSED_FIELDS: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "RATE_LIMIT": ("rate_limit", _parse_rate),
+    "RATE_LIMIT_PRO": ("rate_limit_pro", _parse_rate),
+    "RATE_LIMIT_ELITE": ("rate_limit_elite", _parse_rate),
+    "AUTH_RATE_LIMIT": ("auth_rate_limit", _parse_rate),
+    "RATE_LIMIT_FAIL_OPEN": ("rate_limit_fail_open", _parse_bool),
+    "RATE_LIMIT_ENABLED": ("rate_limit_enabled", _parse_bool),
+    "CACHE_ENABLED": ("cache_enabled", _parse_bool),
+    "REDIS_CLUSTER": ("redis_cluster", _parse_bool),
+}
 
-    values: dict[str, object] = {}
+
+def _service_values(get: Getter, values: dict[str, object]) -> None:
+    """The PostgreSQL and Redis URLs (both required) and how PostgreSQL is reached."""
     for key, field in (("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url")):
         raw = get(key)
         if raw is None:
@@ -176,6 +193,8 @@ def load_settings(
             )
         values["database_pooler"] = raw
 
+
+def _secret_values(get: Getter, values: dict[str, object]) -> None:
     if (raw := get("METRICS_TOKEN")) is not None:
         if len(raw) < 16:
             raise ConfigError("ALPINE_METRICS_TOKEN: must be at least 16 characters")
@@ -184,32 +203,19 @@ def load_settings(
         if len(raw.encode()) < MIN_JWT_SECRET_BYTES:
             raise ConfigError(f"ALPINE_JWT_SECRET: must be at least {MIN_JWT_SECRET_BYTES} bytes")
         values["jwt_secret"] = raw
-    int_fields = {
-        "JWT_TTL_SECONDS": ("jwt_ttl_seconds", 60, 7 * 86400),
-        "ADMIN_CACHE_TTL_SECONDS": ("admin_cache_ttl_seconds", 1, 86400),
-        "REDIS_TIMEOUT_MS": ("redis_timeout_ms", 10, 10_000),
-        "DB_POOL_MIN": ("db_pool_min", 0, 1000),
-        "DB_POOL_MAX": ("db_pool_max", 1, 1000),
-        "PLAN_PRICE_STARTER_CENTS": ("plan_price_starter_cents", 1, 10_000_000),
-        "PLAN_PRICE_PRO_CENTS": ("plan_price_pro_cents", 1, 10_000_000),
-        "PLAN_PRICE_ELITE_CENTS": ("plan_price_elite_cents", 1, 10_000_000),
-    }
-    for key, (field, low, high) in int_fields.items():
+
+
+def _table_values(get: Getter, values: dict[str, object]) -> None:
+    for key, (field, low, high) in INT_FIELDS.items():
         if (raw := get(key)) is not None:
             values[field] = _parse_int(f"ALPINE_{key}", raw, minimum=low, maximum=high)
-    parsed_fields: dict[str, tuple[str, Callable[[str, str], object]]] = {
-        "RATE_LIMIT": ("rate_limit", _parse_rate),
-        "RATE_LIMIT_PRO": ("rate_limit_pro", _parse_rate),
-        "RATE_LIMIT_ELITE": ("rate_limit_elite", _parse_rate),
-        "AUTH_RATE_LIMIT": ("auth_rate_limit", _parse_rate),
-        "RATE_LIMIT_FAIL_OPEN": ("rate_limit_fail_open", _parse_bool),
-        "RATE_LIMIT_ENABLED": ("rate_limit_enabled", _parse_bool),
-        "CACHE_ENABLED": ("cache_enabled", _parse_bool),
-        "REDIS_CLUSTER": ("redis_cluster", _parse_bool),
-    }
-    for key, (field, parse) in parsed_fields.items():
+    for key, (field, parse) in PARSED_FIELDS.items():
         if (raw := get(key)) is not None:
             values[field] = parse(f"ALPINE_{key}", raw)
+
+
+def _access_values(get: Getter, values: dict[str, object]) -> None:
+    """Who may call (CORS origins, trusted proxies), the admin account, the log format."""
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = _parse_origins("ALPINE_CORS_ORIGINS", raw)
     if (raw := get("TRUSTED_PROXIES")) is not None:
@@ -228,6 +234,21 @@ def load_settings(
         if raw not in ("json", "text"):
             raise ConfigError(f"ALPINE_LOG_FORMAT: expected json or text, got {raw!r}")
         values["log_format"] = raw
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, defaults: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from `env` (default: os.environ); `defaults` fills unset variables."""
+    source = dict(defaults or {})
+    source.update({k: v for k, v in (os.environ if env is None else env).items() if v != ""})
+
+    def get(key: str) -> str | None:
+        return source.get(f"ALPINE_{key}")
+
+    values: dict[str, object] = {}
+    for part in (_service_values, _secret_values, _table_values, _access_values):
+        part(get, values)
 
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.db_pool_min > settings.db_pool_max:
