@@ -23,7 +23,7 @@ from alpine_api.auth import routes as auth_routes
 from alpine_api.auth.current import admin_guard
 from alpine_api.auth.revocation import purge_expired_revocations
 from alpine_api.config import ConfigError, Settings
-from alpine_api.db import Database, load_queries
+from alpine_api.db import Database, Queries, load_queries
 from alpine_api.db.reads import connect_replica
 from alpine_api.logging import configure_logging
 from alpine_api.metrics import REQUEST_DURATIONS
@@ -73,6 +73,26 @@ def _on_sigterm(action: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
+async def _open_services(settings: Settings, queries: Queries) -> Services:
+    """This worker's pools (primary, replica) and Redis client, as one Services."""
+    db = await Database.connect(
+        settings.database_url,
+        queries,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        command_timeout=settings.db_command_timeout_seconds,
+        pooler=settings.database_pooler,
+    )
+    replica = await connect_replica(settings, queries)
+    redis = create_redis(
+        settings.redis_url,
+        timeout=settings.redis_timeout_ms / 1000,
+        cluster=settings.redis_cluster,
+    )
+    return Services.build(settings, db, redis, replica)
+
+
 def create_app(settings: Settings) -> Litestar:
     if not settings.jwt_secret:
         raise ConfigError("ALPINE_JWT_SECRET: not set; the API cannot sign or check tokens")
@@ -81,22 +101,8 @@ def create_app(settings: Settings) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = await Database.connect(
-            settings.database_url,
-            queries,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            connect_timeout=settings.db_connect_timeout_seconds,
-            command_timeout=settings.db_command_timeout_seconds,
-            pooler=settings.database_pooler,
-        )
-        replica = await connect_replica(settings, queries)
-        redis = create_redis(
-            settings.redis_url,
-            timeout=settings.redis_timeout_ms / 1000,
-            cluster=settings.redis_cluster,
-        )
-        svc = app.state.services = Services.build(settings, db, redis, replica)
+        svc = app.state.services = await _open_services(settings, queries)
+        db = svc.db
         hub = app.state.stream_hub = await start_hub(svc)
         restore_sigterm = _on_sigterm(hub.shutdown)
         # Everything made so far lives as long as the worker: move it out of the cyclic
