@@ -24,7 +24,6 @@ import re
 import time
 from typing import Any
 
-import msgspec
 from litestar import Litestar, Response
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
@@ -32,6 +31,7 @@ from litestar.middleware._internal.cors import CORSMiddleware
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from alpine_api.http.errors import CLIENT_GONE, INTERNAL_ERROR_DETAIL, error_response
+from alpine_api.http.raw import send_error
 from alpine_api.logging import REQUEST_ID, access
 from alpine_api.metrics import REQUEST_DURATIONS
 
@@ -40,11 +40,6 @@ UNMATCHED_ROUTE = "unmatched"
 PREFLIGHT_ROUTE = "preflight"  # CORS preflights are answered before routing
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _VALID_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
-_INTERNAL_ERROR_BODY = msgspec.json.encode({"status_code": 500, "detail": INTERNAL_ERROR_DETAIL})
-_INTERNAL_ERROR_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode()),
-]
 
 error_log = logging.getLogger("alpine_api.errors")
 
@@ -98,16 +93,7 @@ class RequestObserver:
                 status = 500
                 raise
             status = 500
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [*_INTERNAL_ERROR_HEADERS, id_header],
-                }
-            )
-            await send(
-                {"type": "http.response.body", "body": _INTERNAL_ERROR_BODY, "more_body": False}
-            )
+            await send_error(send, 500, INTERNAL_ERROR_DETAIL, [id_header])
         finally:
             seconds = time.perf_counter() - started
             self._finish(scope, status, seconds)
