@@ -44,7 +44,7 @@ from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.query import query_problem
 from alpine_api.http.raw import bearer_token, header, send_error, send_json
 from alpine_api.metrics import CACHE_HITS
-from alpine_api.rate_limits import DEFAULT, ClientAddress, Limits, Policy
+from alpine_api.rate_limits import ClientAddress, Limits, Policy
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import UNKNOWN, GateResult
@@ -104,8 +104,7 @@ async def _count_user_request(
     state[CURRENT_USER] = user
     state[USER_ID] = user.id
     policy = limits.of_tier(user.tier)
-    user_limiter = keys.limiter(keys.user_tag(user.id), DEFAULT)
-    return policy, await svc.gate.check(user_limiter, policy.args)
+    return policy, await svc.gate.check(keys.user_limiter(user.id), policy.args)
 
 
 @dataclass(slots=True)
@@ -205,8 +204,7 @@ class _Gate:
         policy = route_policy or self.limits.anonymous
         if user_id is None:
             return _Plan(claims, None, policy, self.client.limiter(scope, policy), policy.args)
-        user_limiter = keys.limiter(keys.user_tag(user_id), DEFAULT)
-        plan = _Plan(claims, user_id, policy, user_limiter, self.limits.tier_args)
+        plan = _Plan(claims, user_id, policy, keys.user_limiter(user_id), self.limits.tier_args)
         if scope["method"] == "GET" and self.settings.cache_enabled:
             self._find_cached(scope, plan, user_id)
         return plan

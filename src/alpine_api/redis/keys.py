@@ -28,6 +28,12 @@ def limiter(tag: str, policy: str) -> str:
     return f"{tag}:lim:{policy}"
 
 
+def user_limiter(user_id: int) -> str:
+    """A user's limiter: one key whatever their tier, so a tier change keeps the requests
+    the window has already counted."""
+    return limiter(user_tag(user_id), "default")
+
+
 def revoked(user_id: int) -> str:
     """Hash jti -> expiry (ms) of the user's revoked tokens; field `_synced` marks it
     complete (loaded from PostgreSQL). Without the marker the state is unknown."""
