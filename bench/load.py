@@ -101,11 +101,12 @@ def _evalsha_process(redis_url: str, seconds: float, out: multiprocessing.Queue)
     import redis.asyncio as aioredis
     import uvloop
 
+    from alpine_api.redis.client import RedisServer
     from alpine_api.redis.gate import Gate
 
     async def run() -> int:
         client = aioredis.Redis.from_url(redis_url)
-        gate = Gate(client)
+        gate = Gate(RedisServer(client))
         done = 0
         deadline = time.monotonic() + seconds
 

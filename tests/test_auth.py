@@ -207,9 +207,10 @@ async def test_revocation_survives_redis_losing_everything(
 async def test_a_record_read_before_a_write_is_not_cached_after_it(
     redis: aioredis.Redis,
 ) -> None:
+    from alpine_api.redis.client import RedisServer
     from alpine_api.redis.user_state import UserState
 
-    state = UserState(redis)
+    state = UserState(RedisServer(redis))
     user_id = 4242
     read_generation = b"0"  # what the gate saw before the write
     await redis.incr(f"{{u:{user_id}}}:gen")  # the write's invalidation

@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from alpine_api.caching import SIGNALS, entry_location
 from alpine_api.redis import keys
+from alpine_api.redis.client import RedisServer
 from alpine_api.redis.user_state import UserState
 from alpine_api.resources import MIGRATIONS_DIR
 from tests.support import DEFAULT_PASSWORD, JWT_SECRET, bearer, clean_env, insert_user
@@ -200,7 +201,7 @@ async def test_stored_emails_take_their_normalised_spelling_unless_taken(
 async def test_a_revocation_load_older_than_a_write_is_not_marked_complete(
     redis: aioredis.Redis,
 ) -> None:
-    state = UserState(redis)
+    state = UserState(RedisServer(redis))
     await redis.set(keys.generation(keys.user_tag(7)), 5)
     # PostgreSQL was read at generation 4; a deactivation has bumped it since.
     await state.add_revocations(7, [("jti-1", 1)], complete_at=b"4", ttl_ms=60_000)

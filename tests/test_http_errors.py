@@ -150,7 +150,7 @@ async def ping_database(request: Request) -> int:  # type: ignore[type-arg]
 
 @get("/test/redis", include_in_schema=False)
 async def read_redis(request: Request) -> str:  # type: ignore[type-arg]
-    return str(await services(request).redis.get("anything"))
+    return str(await services(request).redis.commands.get("anything"))
 
 
 def _with_probes(app: Litestar) -> Litestar:

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
 from alpine_api.redis import keys
-from alpine_api.redis.client import load_script
+from alpine_api.redis.client import RedisServer
 from alpine_api.redis.gate import Gate
 from tests.conftest import settings_env
 from tests.support import bearer, insert_user, token_for
@@ -159,7 +159,7 @@ async def test_window_edge_at_most_n_in_any_window_aligned_to_one_second(
     so the edge is the sub-window boundary (by Redis server time), not the request's
     own timestamp. Timings are checked against server time and the run repeated if the
     machine was too slow to land in the intended second."""
-    gate, limits = Gate(redis), (3, 2000)
+    gate, limits = Gate(RedisServer(redis)), (3, 2000)
     for attempt in range(4):
         key = keys.limiter(keys.ip_tag(f"edge{attempt}"), "default")
         start = (await _server_ms(redis) // 1000 + 1) * 1000
@@ -210,7 +210,7 @@ async def test_window_edge_at_most_n_in_any_window_aligned_to_one_second(
 async def test_a_retried_call_is_not_counted_twice_within_the_last_eight(
     redis: aioredis.Redis,
 ) -> None:
-    script = load_script(redis, "gate")
+    script = RedisServer(redis).script("gate")
     key = keys.limiter(keys.ip_tag("retry"), "default")
 
     async def call(nonce: str) -> tuple[int, int]:

@@ -28,6 +28,9 @@ from redis.cluster import RedisCluster
 
 from alpine_api.embedded import EmbeddedPostgres
 from alpine_api.redis import keys
+from alpine_api.redis.client import RedisServer
+from alpine_api.redis.gate import Gate
+from alpine_api.redis.user_state import UserState
 from bench.valkey_cluster import ClusterNode, ValkeyCluster, wait_until
 from tests.conftest import TEMPLATE_DB, settings_env
 from tests.support import ServerProcess, Servers, bearer, insert_user, token_for
@@ -228,6 +231,25 @@ async def test_every_script_runs_on_the_cluster_and_recovers_from_noscript(
     after = _errorstats(top.cluster.live_nodes)
     assert after.get("errorstat_CROSSSLOT", 0) == before.get("errorstat_CROSSSLOT", 0)
     assert after.get("errorstat_NOSCRIPT", 0) > before.get("errorstat_NOSCRIPT", 0)
+
+
+async def test_one_redis_server_facade_runs_everything_on_the_cluster(
+    top: Topology, cluster_client: RedisCluster
+) -> None:
+    """On a cluster the facade has no lean connection: scripts, pipelines and the
+    readiness probe (cluster_state:ok) all go through redis-py's cluster client."""
+    server = RedisServer.connect(top.cluster.url, timeout=1.0, cluster=True)
+    try:
+        assert server.cluster
+        await server.check_ready()
+        decision = await Gate(server).check(keys.user_limiter(77), (5, 60_000))
+        assert (decision.allowed, decision.remaining) == (True, 4)
+        cluster_client.set(keys.user_record(77), b"{}")
+        await UserState(server).forget(77)
+        assert cluster_client.get(keys.user_record(77)) is None
+        assert cluster_client.get(keys.generation(keys.user_tag(77))) == b"1"
+    finally:
+        await server.aclose()
 
 
 # -- read replica ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from alpine_api.db.reads import connect_replica
 from alpine_api.logging import configure_logging
 from alpine_api.metrics import REQUEST_DURATIONS
 from alpine_api.notifications import routes as notification_routes
-from alpine_api.redis.client import create_redis
+from alpine_api.redis.client import RedisServer
 from alpine_api.request_gate import request_gate
 from alpine_api.resources import SQL_DIR
 from alpine_api.services import Services, close_services
@@ -85,7 +85,7 @@ async def _open_services(settings: Settings, queries: Queries) -> Services:
         pooler=settings.database_pooler,
     )
     replica = await connect_replica(settings, queries)
-    redis = create_redis(
+    redis = RedisServer.connect(
         settings.redis_url,
         timeout=settings.redis_timeout_ms / 1000,
         cluster=settings.redis_cluster,

@@ -152,17 +152,10 @@ async def _store(
         CACHE_ERRORS.inc()
 
 
-async def _invalidate_user(svc: Services, user_id: int) -> None:
-    async with svc.redis.pipeline(transaction=False) as pipe:
-        pipe.delete(keys.user_record(user_id))
-        pipe.incr(keys.generation(keys.user_tag(user_id)))
-        await pipe.execute()
-
-
 async def invalidate_user(svc: Services, user_id: int) -> None:
     """After a write that changes a user (profile, tier, activation, subscription):
     drops the cached record and makes every cached response of theirs stale."""
-    await svc.deferred.run(_invalidate_user, svc, user_id)
+    await svc.deferred.run(svc.user_state.forget, user_id)
 
 
 async def invalidate_signals(svc: Services) -> None:

@@ -13,7 +13,6 @@ from litestar.exceptions import NotAuthorizedException
 
 from alpine_api import metrics
 from alpine_api.http.openapi import ERRORS_OPT
-from alpine_api.redis.client import check_ready
 from alpine_api.services import Services, services
 
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -49,7 +48,7 @@ async def _check(probe: Awaitable[Any]) -> CheckStatus:
 async def _probe(svc: Services) -> HealthChecks:
     """Every dependency at once, each bounded; the verdicts also go to `health_check_healthy`."""
     replica = svc.reads.replica
-    probes = [_check(svc.db.fetchval("health.ping")), _check(check_ready(svc.redis))]
+    probes = [_check(svc.db.fetchval("health.ping")), _check(svc.redis.check_ready())]
     if replica is not None:
         probes.append(_check(replica.fetchval("health.ping")))
     database, redis, *replica_status = await asyncio.gather(*probes)

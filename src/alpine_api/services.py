@@ -12,10 +12,9 @@ from alpine_api.config import Settings
 from alpine_api.db import Database
 from alpine_api.db.reads import ReplicaReads
 from alpine_api.redis.cache import CacheStore
-from alpine_api.redis.client import RedisClient, ScriptClient
+from alpine_api.redis.client import RedisServer
 from alpine_api.redis.deferred import DeferredWrites
 from alpine_api.redis.gate import Gate
-from alpine_api.redis.lean import LeanClient
 from alpine_api.redis.user_state import UserState
 from alpine_api.tokens import TokenService
 
@@ -26,10 +25,9 @@ class Services:
     db: Database
     # Lag-tolerant reads (admin statistics and listing): the replica when configured.
     reads: ReplicaReads
-    redis: RedisClient
-    # The per-request scripts' client: a lean pipelined connection on a single server,
-    # redis-py's cluster client on a cluster (see redis/lean.py).
-    scripts: ScriptClient
+    # Every way to Redis: the scripts' lean pipelined connection on a single server,
+    # redis-py for the rest and for everything on a cluster (see redis/client.py).
+    redis: RedisServer
     tokens: TokenService
     gate: Gate
     cache: CacheStore
@@ -41,22 +39,18 @@ class Services:
         cls,
         settings: Settings,
         db: Database,
-        redis: RedisClient,
+        redis: RedisServer,
         replica: Database | None = None,
     ) -> Services:
-        scripts: ScriptClient = redis
-        if not settings.redis_cluster:
-            scripts = LeanClient(settings.redis_url, timeout=settings.redis_timeout_ms / 1000)
         return cls(
             settings=settings,
             db=db,
             reads=ReplicaReads(db, replica),
             redis=redis,
-            scripts=scripts,
             tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_seconds),
-            gate=Gate(scripts),
-            cache=CacheStore(redis, scripts),
-            user_state=UserState(scripts),
+            gate=Gate(redis),
+            cache=CacheStore(redis),
+            user_state=UserState(redis),
             # Outlives every token and cached entry a deferred write concerns.
             deferred=DeferredWrites(horizon_seconds=settings.jwt_ttl_seconds + 60),
         )
@@ -67,8 +61,6 @@ AnyRequest: TypeAlias = Request[Any, Any, Any]
 
 async def close_services(svc: Services) -> None:
     await svc.deferred.close()
-    if isinstance(svc.scripts, LeanClient):
-        svc.scripts.close()
     await svc.redis.aclose()
 
 

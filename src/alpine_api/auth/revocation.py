@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from alpine_api.auth import queries
 from alpine_api.db import Database, DatabaseUnavailable
-from alpine_api.redis import keys
 from alpine_api.services import Services
 from alpine_api.tokens import LEEWAY_SECONDS, Claims
 
@@ -53,15 +52,11 @@ async def revoke(svc: Services, claims: Claims) -> None:
     await svc.deferred.run(push_revocations, svc, claims.user_id, [entry], generation=None)
 
 
-async def _forget_revocations(svc: Services, user_id: int) -> None:
-    await svc.redis.delete(keys.revoked(user_id))
-
-
 async def revoke_all(svc: Services, user_id: int) -> None:
     """After a deactivation (PostgreSQL already refuses the user's earlier tokens): Redis
     forgets that it knew the user's revocations, so their tokens are checked against
     PostgreSQL until the earlier ones have expired (see auth.current)."""
-    await svc.deferred.run(_forget_revocations, svc, user_id)
+    await svc.deferred.run(svc.user_state.forget_revocations, user_id)
 
 
 PURGE_INTERVAL_SECONDS = 600

@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import RedisClient, ScriptClient, load_script
+from alpine_api.redis.client import RedisServer
 
 
 class Lookup(IntEnum):
@@ -26,10 +26,10 @@ class CacheRead(NamedTuple):
 
 
 class CacheStore:
-    def __init__(self, client: RedisClient, scripts: ScriptClient) -> None:
-        self._client = client
-        self._get = load_script(scripts, "cache_get")
-        self._set = load_script(scripts, "cache_set")
+    def __init__(self, redis: RedisServer) -> None:
+        self._client = redis.commands
+        self._get = redis.script("cache_get")
+        self._set = redis.script("cache_set")
         # Lock tokens: unique across workers and instances, cheap to make.
         self._token_prefix = f"{os.getpid()}.{secrets.token_hex(4)}."
         self._tokens = itertools.count()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import ScriptClient, load_script
+from alpine_api.redis.client import RedisServer
 
 # GateResult.policy for a user's request that was not counted (see gate.lua).
 REFUSED = 0  # the token is revoked or the user inactive
@@ -28,8 +28,8 @@ class GateResult(NamedTuple):
 
 
 class Gate:
-    def __init__(self, client: ScriptClient) -> None:
-        self._script = load_script(client, "gate")
+    def __init__(self, redis: RedisServer) -> None:
+        self._script = redis.script("gate")
         # Unique per request across workers and instances, and all of one length (16
         # characters): how the script spots retries among a client's last admissions.
         self._prefix = secrets.token_hex(4)

@@ -14,7 +14,7 @@ dropped, so the connection stays usable for the calls behind it); a connection t
 answers nothing through several timeouts in a row, or that breaks, is closed, every call
 waiting on it fails with ConnectionError, and the next call reconnects. A NOSCRIPT
 answer (Redis restarted or flushed its scripts) loads the script and retries once.
-Cluster mode does not use this client (see services.py).
+Cluster mode does not use this client (see client.py, RedisServer).
 """
 
 from __future__ import annotations
@@ -166,6 +166,10 @@ class LeanClient:
                 raise
         await self._call(protocol, _encode(b"SCRIPT", b"LOAD", script.source))
         return await self._call(protocol, command)
+
+    async def ping(self) -> None:
+        """One PING on the connection the scripts use; raises as `evalsha` does."""
+        await self._call(await self._connection(), _encode(b"PING"))
 
     def close(self) -> None:
         if self._protocol is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 
-from alpine_api.redis.client import RedisClient
+from alpine_api.redis.client import RedisServer
 from alpine_api.redis.keys import SIGNAL_EVENTS_CHANNEL
 
 POLL_SECONDS = 1.0
@@ -27,10 +27,10 @@ SILENCE_LIMIT_SECONDS = 12.0
 
 
 class EventChannel:
-    def __init__(self, client: RedisClient, channel: str = SIGNAL_EVENTS_CHANNEL) -> None:
-        self._client = client
+    def __init__(self, redis: RedisServer, channel: str = SIGNAL_EVENTS_CHANNEL) -> None:
+        self._client = redis.commands
         self._channel = channel
-        self._sharded = isinstance(client, RedisCluster)
+        self._sharded = redis.cluster
 
     async def publish(self, data: bytes) -> None:
         if isinstance(self._client, RedisCluster):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import RedisClient, ScriptClient, load_script
+from alpine_api.redis.client import RedisServer
 
 LEASE_MS = 30_000
 
@@ -21,9 +21,9 @@ def _now_ms() -> int:
 
 
 class StreamSlots:
-    def __init__(self, scripts: ScriptClient, redis: RedisClient, limit: int) -> None:
-        self._take = load_script(scripts, "stream_slots")
-        self._redis = redis
+    def __init__(self, redis: RedisServer, limit: int) -> None:
+        self._take = redis.script("stream_slots")
+        self._redis = redis.commands
         self.limit = limit
 
     async def take(self, user_id: int, member: str) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from alpine_api.redis import keys
-from alpine_api.redis.client import ScriptClient, load_script
+from alpine_api.redis.client import RedisServer
 
 
 class UserState:
-    def __init__(self, client: ScriptClient) -> None:
-        self._record_set = load_script(client, "record_set")
-        self._revoke = load_script(client, "revoke")
+    def __init__(self, redis: RedisServer) -> None:
+        self._commands = redis.commands
+        self._record_set = redis.script("record_set")
+        self._revoke = redis.script("revoke")
 
     async def store_record(self, user_id: int, record: bytes, generation: bytes, ttl: int) -> bool:
         """Cache the record unless the user changed since `generation` was read."""
@@ -35,3 +36,15 @@ class UserState:
         for jti, expires_ms in entries:
             args += [jti, expires_ms]
         await self._revoke(keys=[keys.revoked(user_id), generation_key], args=args)
+
+    async def forget(self, user_id: int) -> None:
+        """After a write to the user: drop their cached record and make every cached
+        response of theirs stale (one round trip)."""
+        async with self._commands.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.user_record(user_id))
+            pipe.incr(keys.generation(keys.user_tag(user_id)))
+            await pipe.execute()
+
+    async def forget_revocations(self, user_id: int) -> None:
+        """Drop what Redis knew of the user's revocations: the next check asks PostgreSQL."""
+        await self._commands.delete(keys.revoked(user_id))

@@ -250,7 +250,7 @@ async def _guarded(step: Callable[[], Awaitable[None]]) -> None:
 
 
 async def start_hub(svc: Services) -> Hub:
-    slots = StreamSlots(svc.scripts, svc.redis, STREAMS_PER_USER)
+    slots = StreamSlots(svc.redis, STREAMS_PER_USER)
     hub = Hub(svc.db, EventChannel(svc.redis), slots)
     await hub.start()
     return hub
