@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+import alpine_api
 from alpine_api.db import Database, QueryError, load_queries
 from alpine_api.resources import SQL_DIR
 
+PACKAGE_DIR = Path(alpine_api.__file__).parent
 GOOD = "-- Serves a test.\nSELECT $1::int + $2::int\n"
 
 
@@ -115,3 +118,26 @@ async def test_a_query_may_declare_its_own_statement_timeout(
             await db.fetchval("slow")
     finally:
         await db.close()
+
+
+def query_names_outside_queries_modules(root: Path, names: set[str]) -> list[str]:
+    """`module: name` for every string literal naming a query outside a queries module
+    (`queries.py`, `*_queries.py`): handlers never see query names."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.stem == "queries" or path.stem.endswith("_queries"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(root)}: {node.value}")
+    return found
+
+
+def test_only_queries_modules_name_queries(tmp_path: Path) -> None:
+    names = {query.name for query in load_queries(SQL_DIR)}
+    assert query_names_outside_queries_modules(PACKAGE_DIR, names) == []
+    write(
+        tmp_path, "area/routes.py", 'async def h(db):\n    return await db.fetch("health.ping")\n'
+    )
+    write(tmp_path, "area/queries.py", 'async def ping(db):\n    await db.fetch("health.ping")\n')
+    assert query_names_outside_queries_modules(tmp_path, names) == ["area/routes.py: health.ping"]

@@ -13,8 +13,7 @@ import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from alpine_api.auth.passwords import hash_password
-from alpine_api.db import load_queries
-from alpine_api.resources import SQL_DIR
+from alpine_api.seed import queries
 from alpine_api.seed.bulk import Report, copy_chunks, fast_session, indexes_rebuilt_after, max_id
 from alpine_api.seed.rows import (
     CHUNK_ROWS,
@@ -47,23 +46,6 @@ class SeedCounts:
     payments: int = 0
     signals: int = 0
     notifications: int = 0
-
-
-# The signal items of the signals just loaded, as sql/signals/publish_notification.sql
-# writes one at publishing: one id per signal, one row per tier channel that may see it.
-PUBLISH_LOADED_SIGNALS = """
-WITH item AS (
-    SELECT id AS signal_id, tier, created_at, nextval('notifications_id_seq') AS id,
-           'New ' || direction || ' signal: ' || symbol AS title,
-           'A ' || direction || ' signal on ' || symbol || ' is in your feed.' AS body
-    FROM signals
-    WHERE id > $1
-)
-INSERT INTO signal_notifications (audience, id, signal_id, title, body, created_at)
-SELECT audience, item.id, item.signal_id, item.title, item.body, item.created_at
-FROM item
-CROSS JOIN LATERAL unnest(enum_range(item.tier, NULL)) AS audience
-"""
 
 
 async def _load_users(
@@ -136,7 +118,7 @@ async def _load_signals(
     await copy_chunks(
         conn, "signals", SIGNAL_COLUMNS, chunks(count, signal_maker(now, rng)), report
     )
-    await conn.execute(PUBLISH_LOADED_SIGNALS, before)
+    await queries.publish_loaded_signals(conn, after_id=before)
 
 
 async def _active_users(conn: asyncpg.Connection, new_users: list[asyncpg.Record]) -> list[int]:
@@ -213,7 +195,7 @@ async def seed(
                 if dropped:
                     bar.add_task(f"rebuilding {len(dropped)} indexes", total=None)
             # COPY under session_replication_role = replica fired no triggers.
-            await conn.execute(load_queries(SQL_DIR)["admin.recount_users"].sql)
+            await queries.recount_users(conn)
             await conn.execute(
                 "ANALYZE users, user_counts, subscriptions, payments, signals, notifications"
             )

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from litestar.response import ServerSentEventMessage
@@ -25,6 +25,7 @@ from alpine_api.db.database import Transaction
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.pubsub import EventChannel
 from alpine_api.services import Services
+from alpine_api.signals import stream_queries
 from alpine_api.signals.schemas import Signal
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ class Event(ServerSentEventMessage):
         return cls(int(event_id), kind, tier, payload)
 
     @classmethod
-    def from_row(cls, row: Any) -> Event:
-        return cls(row["id"], row["kind"], row["tier"], row["payload"])
+    def from_stored(cls, stored: stream_queries.StoredEvent) -> Event:
+        return cls(stored.id, stored.kind, stored.tier, stored.payload)
 
 
 @dataclass(slots=True)
@@ -83,8 +84,8 @@ async def signal_write(svc: Services) -> AsyncIterator[SignalWrite]:
         yield write
         for kind, signal in write.pending:
             payload = msgspec.json.encode(signal).decode()
-            event_id = await tx.fetchval(
-                "stream.append_event", kind, signal.id, signal.tier, payload
+            event_id = await stream_queries.append_event(
+                tx, kind=kind, signal_id=signal.id, tier=signal.tier, payload=payload
             )
             events.append(Event(event_id, kind, signal.tier, payload))
     channel = EventChannel(svc.redis)

@@ -38,6 +38,7 @@ from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.pubsub import EventChannel
 from alpine_api.redis.stream_slots import StreamSlots
 from alpine_api.services import Services
+from alpine_api.signals import stream_queries
 from alpine_api.signals.events import Event
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Hub:
         self._releases: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self.last_id = int(await self.db.fetchval("stream.last_event_id"))
+        self.last_id = await stream_queries.last_event_id(self.db)
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tick())]
 
     def add(self, stream: OpenStream, resume_from: int | None) -> int:
@@ -148,15 +149,17 @@ class Hub:
     async def _fill(self, upto: int) -> None:
         """Deliver the committed events in (last_id, upto] from PostgreSQL (under lock)."""
         while self.last_id < upto:
-            rows = await self.db.fetch("stream.events_after", self.last_id, upto, ALL_TIERS, BATCH)
-            if not rows:  # the rest is past the retention window
+            stored = await stream_queries.events_after(
+                self.db, after=self.last_id, upto=upto, tier=ALL_TIERS, limit=BATCH
+            )
+            if not stored:  # the rest is past the retention window
                 self.last_id = upto
                 return
-            for row in rows:
-                self._deliver(Event.from_row(row))
+            for event in stored:
+                self._deliver(Event.from_stored(event))
 
     async def catch_up(self) -> None:
-        upto = int(await self.db.fetchval("stream.last_event_id"))
+        upto = await stream_queries.last_event_id(self.db)
         if upto > self.last_id:
             async with self._lock:
                 await self._fill(upto)
@@ -215,7 +218,7 @@ class Hub:
             await self.slots.renew({(s.user_id, s.slot) for s in self.streams})
 
     async def _purge(self) -> None:
-        await self.db.execute("stream.purge_events")
+        await stream_queries.purge_events(self.db)
 
     async def check_sessions(self) -> None:
         """End streams whose token expired or was revoked, or whose user changed tier or
@@ -227,14 +230,12 @@ class Hub:
         pairs = {(s.user_id, s.jti) for s in self.streams}
         if not pairs:
             return
-        users, jtis = zip(*pairs, strict=True)
-        rows = await self.db.fetch("stream.check_sessions", list(users), list(jtis))
-        found = {(row["user_id"], str(row["jti"])): row for row in rows}
+        found = await stream_queries.sessions(self.db, pairs=pairs)
         for stream in list(self.streams):
-            row = found.get((stream.user_id, stream.jti))
-            if row is None:
+            session = found.get((stream.user_id, stream.jti))
+            if session is None:
                 continue  # opened while the check ran: the next one covers it
-            if row["revoked"] or not row["is_active"] or row["tier"] != stream.tier:
+            if session.revoked or not session.is_active or session.tier != stream.tier:
                 self.end(stream)
 
 

@@ -27,6 +27,7 @@ from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.http.config import NO_COMPRESSION
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.services import services
+from alpine_api.signals import stream_queries
 from alpine_api.signals.events import Event
 from alpine_api.signals.hub import BATCH, STREAMS_PER_USER, Hub, OpenStream
 from alpine_api.tokens import Claims
@@ -55,9 +56,7 @@ async def resume_point(request: Request[Any, Any, Any], db: Database) -> int | N
     if not _EVENT_ID.match(raw.strip()):
         raise _bad_resume("Last-Event-ID must be an event id (a non-negative integer)")
     after = int(raw.strip())
-    row = await db.fetchrow("stream.resume_bounds")
-    assert row is not None  # the counter has exactly one row
-    last_id, oldest_id = row["last_id"], row["oldest_id"]
+    last_id, oldest_id = await stream_queries.resume_bounds(db)
     if after > last_id:
         raise _bad_resume(f"Last-Event-ID {after} is not an event id of this service")
     first_kept = last_id + 1 if oldest_id is None else oldest_id
@@ -82,12 +81,14 @@ async def _events(
         upto = hub.add(stream, resume_from)
         after = upto if resume_from is None else resume_from
         while after < upto:
-            rows = await hub.db.fetch("stream.events_after", after, upto, stream.tier, BATCH)
-            if not rows:
+            stored = await stream_queries.events_after(
+                hub.db, after=after, upto=upto, tier=stream.tier, limit=BATCH
+            )
+            if not stored:
                 break
-            for row in rows:
-                yield Event.from_row(row)
-            after = rows[-1]["id"]
+            for event in stored:
+                yield Event.from_stored(event)
+            after = stored[-1].id
         while (item := await stream.queue.get()) is not None:
             yield item
     except DatabaseUnavailable:

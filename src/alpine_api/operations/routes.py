@@ -1,4 +1,4 @@
-"""Operator endpoints: health probes and Prometheus metrics (never rate-limited or cached)."""
+"""GET /health, /health/live and /metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from alpine_api import metrics
 from alpine_api.http.openapi import ERRORS_OPT
+from alpine_api.operations import queries
 from alpine_api.services import Services, services
 
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -48,9 +49,9 @@ async def _check(probe: Awaitable[Any]) -> CheckStatus:
 async def _probe(svc: Services) -> HealthChecks:
     """Every dependency at once, each bounded; the verdicts also go to `health_check_healthy`."""
     replica = svc.reads.replica
-    probes = [_check(svc.db.fetchval("health.ping")), _check(svc.redis.check_ready())]
+    probes = [_check(queries.ping(svc.db)), _check(svc.redis.check_ready())]
     if replica is not None:
-        probes.append(_check(replica.fetchval("health.ping")))
+        probes.append(_check(queries.ping(replica)))
     database, redis, *replica_status = await asyncio.gather(*probes)
     checks = HealthChecks(database=database, redis=redis)
     if replica_status:
