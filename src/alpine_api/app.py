@@ -15,12 +15,12 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 
 from alpine_api import http, operations
 from alpine_api.admin import routes as admin_routes
 from alpine_api.auth import routes as auth_routes
-from alpine_api.auth.current import admin_guard
+from alpine_api.auth.current import admin_guard, authenticated
 from alpine_api.auth.revocation import purge_expired_revocations
 from alpine_api.config import ConfigError, Settings
 from alpine_api.db import Database, Queries, load_queries
@@ -93,6 +93,22 @@ async def _open_services(settings: Settings, queries: Queries) -> Services:
     return Services.build(settings, db, redis, replica)
 
 
+def api_router() -> Router:
+    """Every /api route, each needing a user unless it declares itself public."""
+    return Router(
+        "/",
+        route_handlers=[
+            *auth_routes.route_handlers,
+            *user_routes.route_handlers,
+            signal_routes.router,
+            notification_routes.router,
+            subscription_routes.router,
+            admin_routes.router,
+        ],
+        guards=[authenticated],
+    )
+
+
 def create_app(settings: Settings) -> Litestar:
     if not settings.jwt_secret:
         raise ConfigError("ALPINE_JWT_SECRET: not set; the API cannot sign or check tokens")
@@ -127,12 +143,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             *operations.route_handlers,
-            *auth_routes.route_handlers,
-            *user_routes.route_handlers,
-            signal_routes.router,
-            notification_routes.router,
-            subscription_routes.router,
-            admin_routes.router,
+            api_router(),
             http.docs_assets(),
         ],
         middleware=[request_gate(settings)],
@@ -145,5 +156,5 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=http.openapi_config(),
         logging_config=None,  # configure_logging above: JSON lines or text, request ids
     )
-    http.install(app, admin_guard=admin_guard)
+    http.install(app, authenticated=authenticated, admin_guard=admin_guard)
     return app

@@ -2,13 +2,15 @@
 Redis round trip (redis/gate.lua).
 
 For each /api request it
-1. verifies the bearer token's signature (cached; see tokens.py), if there is one;
+1. verifies the bearer token's signature (cached; see tokens.py), if there is one and
+   the route is not public (http.openapi.PUBLIC: a public route identifies nobody);
 2. picks the client: the user id for a valid token, else the client IP (the socket peer,
    or X-Forwarded-For when the peer is a trusted proxy); login/register share a stricter
    per-IP policy (see rate_limits.py);
-3. runs the gate script: the user's revocation state and cached record, which
-   auth.current then uses without another round trip, and the sliding-window decision
-   under the policy of the tier that record names;
+3. runs the gate script: the user's revocation state and cached record, and the
+   sliding-window decision under the policy of the tier that record names; the token and
+   that answer become the connection's `auth` (auth.current.Credentials), the record its
+   `user` when Redis vouches for it, so that no one looks again;
 4. when the script could not vouch for the token (revoked, user inactive, or not known
    to Redis), counts the request in a second call: against the user once PostgreSQL has
    vouched for them, else against the client IP, so a refused token never uses up its
@@ -36,11 +38,12 @@ from dataclasses import dataclass
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from alpine_api.auth.current import CLAIMS, CURRENT_USER, GATE_RESULT, USER_ID, load_user
-from alpine_api.auth.schemas import decode_record
+from alpine_api.auth.current import Credentials, cached_user, load_user
+from alpine_api.auth.schemas import CurrentUser
 from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
 from alpine_api.config import Settings
 from alpine_api.db import DatabaseUnavailable
+from alpine_api.http.openapi import is_public
 from alpine_api.http.query import query_problem
 from alpine_api.http.raw import bearer_token, header, send_error, send_json
 from alpine_api.metrics import CACHE_HITS
@@ -86,23 +89,21 @@ async def _count_user_request(
     under their tier, a refused token against the client IP, as an anonymous request."""
     if result.policy > 0:
         return limits.tiers[result.policy - 1], result
-    state = scope["state"]
     user = None
     if result.policy == UNKNOWN:
         try:
             user = await load_user(svc, claims, result)
         except DatabaseUnavailable:
-            pass  # nobody vouches for the token: counted per IP; the handler answers 503
+            pass  # nobody vouches for the token: counted per IP; the guard answers 503
         else:
             if user is None:
-                del state[CLAIMS]
+                scope["auth"] = None
     else:
-        del state[CLAIMS]  # refused: wherever a user is needed, the answer is 401
+        scope["auth"] = None  # refused: wherever a user is needed, the answer is 401
     if user is None:
         policy = limits.anonymous
         return policy, await svc.gate.check(client.limiter(scope, policy), policy.args)
-    state[CURRENT_USER] = user
-    state[USER_ID] = user.id
+    scope["user"] = user
     policy = limits.of_tier(user.tier)
     return policy, await svc.gate.check(keys.user_limiter(user.id), policy.args)
 
@@ -191,11 +192,12 @@ class _Gate:
         await _run_with_headers(app, scope, receive, send, headers)
 
     def _plan(self, svc: Services, scope: HTTPScope) -> _Plan | None:
-        """Decide the client and the policy; None when the request needs no gate call."""
-        token = bearer_token(scope)
+        """Decide the client and the policy; None when the request needs no gate call.
+        A public route identifies nobody: it counts per client IP, whatever the token."""
+        token = None if is_public(scope["route_handler"]) else bearer_token(scope)
         claims = svc.tokens.verify(token) if token else None
         if claims is not None:
-            scope["state"][CLAIMS] = claims
+            scope["auth"] = Credentials(claims)
         route_policy = self.limits.routes.get(scope["path"])
         # A route's own policy counts per IP; any other request per user when known.
         user_id = claims.user_id if claims is not None and route_policy is None else None
@@ -240,9 +242,11 @@ class _Gate:
             gzip=plan.cached is not None and _accepts_gzip(scope),
         )
         if user_id is not None:
-            scope["state"][GATE_RESULT] = result
+            assert claims is not None
+            scope["auth"] = Credentials(claims, result)
+            if (user := cached_user(result)) is not None and user.is_active:
+                scope["user"] = user  # Redis vouched: no one else needs to look
             if self.limiting:
-                assert claims is not None
                 plan.policy, counted = await _count_user_request(
                     svc, scope, claims, result, self.limits, self.client
                 )
@@ -269,14 +273,12 @@ class _Gate:
     ) -> bool:
         """Answer a FAST_ROUTES GET from what the gate call returned; False on a miss."""
         fast = plan.fast
-        if fast is None or result.record is None or result.revoked != 0:
-            return False
-        user = decode_record(result.record)
+        user: CurrentUser | None = scope.get("user")
+        if fast is None or user is None or result.record is None or result.revoked != 0:
+            return False  # only a user Redis vouched for is answered from Redis
         if len(self.tier_hints) >= TIER_HINTS_MAX:
             self.tier_hints.clear()
         self.tier_hints[user.id] = user.tier
-        if not user.is_active:
-            return False
         if fast is ME:
             body, gz = result.record, False
         elif result.cached is not None and (fast.scope != "tier" or user.tier == plan.tier_hint):
@@ -285,7 +287,6 @@ class _Gate:
             return False
         if not body:
             return False
-        scope["state"][USER_ID] = user.id
         _FAST_HITS[fast.name].inc()
         await _send_hit(send, body, gz, headers)
         return True

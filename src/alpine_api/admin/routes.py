@@ -8,13 +8,13 @@ ALPINE_ADMIN_CACHE_TTL_SECONDS, 300 s by default).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 
 from alpine_api.admin import queries
 from alpine_api.admin.schemas import Analytics, Revenue
-from alpine_api.auth.current import admin_guard, current_user
+from alpine_api.auth.current import UserRequest, admin_guard
 from alpine_api.caching import ADMIN_ANALYTICS, ADMIN_REVENUE, CachePolicy, cached_json
 from alpine_api.db import Reader
 from alpine_api.services import services
@@ -23,21 +23,20 @@ T = TypeVar("T")
 
 
 async def _statistics(
-    request: Request[Any, Any, Any], policy: CachePolicy, query: Callable[[Reader], Awaitable[T]]
+    request: UserRequest, policy: CachePolicy, query: Callable[[Reader], Awaitable[T]]
 ) -> Response[bytes]:
     """The figures of one single-statement query, through the admin statistics cache."""
-    admin = await current_user(request)
     db = services(request).reads  # the read replica when configured: minutes-old is fine
-    return await cached_json(request, policy, admin, lambda: query(db))
+    return await cached_json(request, policy, request.user, lambda: query(db))
 
 
 @get("/analytics", summary="User counts: totals, new today / this week / this month, tiers")
-async def analytics(request: Request[Any, Any, Any]) -> Response[Analytics]:
+async def analytics(request: UserRequest) -> Response[Analytics]:
     return await _statistics(request, ADMIN_ANALYTICS, queries.analytics)  # type: ignore[return-value]
 
 
 @get("/revenue", summary="Revenue per period, active subscriptions and MRR per tier")
-async def revenue(request: Request[Any, Any, Any]) -> Response[Revenue]:
+async def revenue(request: UserRequest) -> Response[Revenue]:
     return await _statistics(request, ADMIN_REVENUE, queries.revenue)  # type: ignore[return-value]
 
 

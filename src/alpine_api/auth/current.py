@@ -1,10 +1,15 @@
-"""Who is calling: the current user of a request, and the admin guard.
+"""Who is calling: the request's identity, and the two guards.
 
-The request gate (alpine_api.request_gate) has already verified the token's signature
-and, in the same Redis round trip as the rate-limit decision, fetched the user's
-revocation state and cached record. This module turns that into a CurrentUser, going to
-PostgreSQL only when Redis could not answer: when Redis is down, restarted empty or
-evicted the keys, the answer comes from the database, never from a guess.
+The request gate (alpine_api.request_gate) verifies the bearer token's signature and, in
+the same Redis round trip as the rate-limit decision, fetches the user's revocation state
+and cached record. It leaves the connection's `auth` (Credentials: the claims and that
+answer) and, when Redis vouched for the user, its `user` (a CurrentUser). The
+`authenticated` guard completes the user from PostgreSQL when Redis could not answer:
+when Redis is down, restarted empty or evicted the keys, the answer comes from the
+database, never from a guess. Handlers read `request.user`, typed by `UserRequest`.
+
+Every route behind `authenticated` needs a user except those that declare themselves
+public (`http.openapi.PUBLIC`); the gate and the OpenAPI document read the same flag.
 
 Redis knows revocations by token id only. A deactivation refuses every token issued
 before it (users.tokens_valid_after), ids unknown, so while such tokens may still be
@@ -15,15 +20,18 @@ checked against PostgreSQL (one primary-key query) until the last of them has ex
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import msgspec
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from alpine_api.auth import queries
 from alpine_api.auth.schemas import CurrentUser, decode_record
+from alpine_api.http.openapi import is_public
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import GateResult
 from alpine_api.services import Services, services_of
@@ -34,23 +42,37 @@ log = logging.getLogger(__name__)
 USER_RECORD_TTL_SECONDS = 300
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 
-# Keys of the ASGI scope state shared with the gate and the access log.
-CLAIMS = "auth.claims"
-GATE_RESULT = "auth.gate"
-CURRENT_USER = "auth.user"
-USER_ID = "user_id"
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A request's verified bearer token (the connection's `auth`) and what the gate's
+    Redis call said of it: None when Redis was not asked or did not answer."""
+
+    claims: Claims
+    gate: GateResult | None = None
+
+
+# The request of a route behind `authenticated`: `request.user` is the caller.
+UserRequest: TypeAlias = Request[CurrentUser, Credentials, Any]
 
 
 def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=WWW_AUTHENTICATE)
 
 
+def cached_user(gate: GateResult) -> CurrentUser | None:
+    """The record Redis returned for a token it knows is not revoked, active or not;
+    None when Redis could not vouch for the token."""
+    if gate.revoked != 0 or gate.record is None:
+        return None
+    return decode_record(gate.record)
+
+
 async def load_user(svc: Services, claims: Claims, gate: GateResult | None) -> CurrentUser | None:
     """The user behind valid claims, or None when revoked, unknown or inactive."""
     if gate is not None and gate.revoked == 1:
         return None
-    if gate is not None and gate.revoked == 0 and gate.record is not None:
-        user = decode_record(gate.record)
+    if gate is not None and (user := cached_user(gate)) is not None:
         return user if user.is_active else None
     # Tokens issued before a deactivation can live this long after it.
     cutoff_window = svc.settings.jwt_ttl_seconds + 2 * LEEWAY_SECONDS
@@ -78,35 +100,27 @@ async def _refill(
         log.warning("could not refill the auth cache for user %s: %s", user_id, type(exc).__name__)
 
 
-async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
-    """The request's user, resolved once per request; 401 when there is none."""
-    state = connection.scope["state"]
-    user: CurrentUser | None = state.get(CURRENT_USER)
-    if user is not None:
-        return user
-    claims: Claims | None = state.get(CLAIMS)
-    if claims is None:
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Every route but the public ones: 401 unless the request has a user, settled before
+    any parameter or body of the request is parsed (guards run first)."""
+    scope = connection.scope
+    if "user" in scope or is_public(handler):
+        return
+    credentials: Credentials | None = scope.get("auth")
+    if credentials is None:
         raise unauthorized()
-    user = await load_user(services_of(connection.app.state), claims, state.get(GATE_RESULT))
+    svc = services_of(connection.app.state)
+    user = await load_user(svc, credentials.claims, credentials.gate)
     if user is None:
         raise unauthorized()
-    state[CURRENT_USER] = user
-    state[USER_ID] = user.id
-    return user
-
-
-async def user_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
-) -> None:
-    """Litestar guard for routes that take input: 401 before any parameter or body of an
-    anonymous request is parsed (guards run first)."""
-    await current_user(connection)
+    scope["user"] = user
 
 
 async def admin_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    connection: ASGIConnection[CurrentUser, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
-    """Litestar guard for admin routes: 401 without a valid user, 403 for non-admins."""
-    user = await current_user(connection)
-    if not user.is_admin:
+    """Admin routes (after `authenticated`): 403 for users who are not admins."""
+    if not connection.user.is_admin:
         raise PermissionDeniedException(detail="Administrator access required")

@@ -9,7 +9,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from alpine_api.auth import queries
-from alpine_api.auth.current import CLAIMS, GATE_RESULT, current_user
+from alpine_api.auth.current import UserRequest
 from alpine_api.auth.passwords import hash_password, verify_password
 from alpine_api.auth.revocation import revoke
 from alpine_api.auth.schemas import (
@@ -19,7 +19,7 @@ from alpine_api.auth.schemas import (
     TokenResponse,
 )
 from alpine_api.caching import ME, json_response
-from alpine_api.http.openapi import ERRORS_OPT
+from alpine_api.http.openapi import ERRORS_OPT, PUBLIC
 from alpine_api.metrics import CACHE_HITS, CACHE_MISSES
 from alpine_api.services import AnyRequest, services
 
@@ -36,7 +36,7 @@ class Conflict(ClientException):
     "/api/auth/register",
     tags=["auth"],
     summary="Create a starter account",
-    opt={ERRORS_OPT: (409,)},
+    opt={PUBLIC: True, ERRORS_OPT: (409,)},
 )
 async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Response[CurrentUser]:
     password_hash = await hash_password(data.password)
@@ -57,7 +57,7 @@ async def register(request: AnyRequest, data: JSONBody[RegisterRequest]) -> Resp
     status_code=200,
     tags=["auth"],
     summary="Exchange email and password for a token",
-    opt={ERRORS_OPT: (401,)},
+    opt={PUBLIC: True, ERRORS_OPT: (401,)},
 )
 async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[TokenResponse]:
     svc = services(request)
@@ -82,9 +82,8 @@ async def login(request: AnyRequest, data: JSONBody[LoginRequest]) -> Response[T
 
 
 @post("/api/auth/logout", status_code=204, tags=["auth"], summary="Revoke the presented token")
-async def logout(request: AnyRequest) -> None:
-    await current_user(request)
-    await revoke(services(request), request.scope["state"][CLAIMS])
+async def logout(request: UserRequest) -> None:
+    await revoke(services(request), request.auth.claims)
 
 
 @get(
@@ -93,14 +92,13 @@ async def logout(request: AnyRequest) -> None:
     summary="The authenticated user (cached 300 s)",
     responses={200: ResponseSpec(CurrentUser, description="The user", generate_examples=False)},
 )
-async def me(request: AnyRequest) -> Response[bytes]:
-    user = await current_user(request)
-    gate = request.scope["state"].get(GATE_RESULT)
+async def me(request: UserRequest) -> Response[bytes]:
+    gate = request.auth.gate
     if gate is not None and gate.record is not None:
         _me_hits.inc()
         return json_response(gate.record, hit=True)  # the cached record is this very body
     _me_misses.inc()
-    return json_response(msgspec.json.encode(user), hit=False)
+    return json_response(msgspec.json.encode(request.user), hit=False)
 
 
 route_handlers = [register, login, logout, me]

@@ -3,7 +3,7 @@ one error shape, CORS, compression, the body size limit and the OpenAPI document
 
 `create_app` passes the configuration objects (and the `refuse_bad_query` hook: unknown
 or repeated query parameters are a 400) to Litestar and calls
-`install(app, admin_guard=...)`.
+`install(app, authenticated=..., admin_guard=...)`.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ __all__ = [
 ]
 
 
-def install(app: Litestar, *, admin_guard: Guard) -> None:
-    """Finish a built app: error responses in its document (403 where `admin_guard`
-    stands), each route's query parameters, the request observer around it, full `Allow`
-    answers to OPTIONS."""
-    document_errors(app, admin_guard)
+def install(app: Litestar, *, authenticated: Guard, admin_guard: Guard) -> None:
+    """Finish a built app: security and error responses in its document (a token where
+    `authenticated` stands, 403 where `admin_guard` does), each route's query
+    parameters, the request observer around it, full `Allow` answers to OPTIONS."""
+    document_errors(app, authenticated, admin_guard)
     install_query_rules(app)
     observe_requests(app)
     answer_full_allow(app)

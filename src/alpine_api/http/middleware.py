@@ -11,7 +11,7 @@ it:
   matched, so ids cannot multiply the series (`preflight` for CORS preflights, which
   are answered before routing); methods outside the usual seven count as `OTHER`;
 - writes one access-log line: method, route, path, status, duration_ms, request_id and
-  the user id the authentication code left in `scope["state"]["user_id"]`, if any;
+  the id of the request's user (the connection's `user`, see auth.current), if any;
 - notes in the scope state when the client disconnects, so that a body cut short is
   answered 499 (client closed request; see http.errors), never logged as a server error.
 """
@@ -113,7 +113,7 @@ class RequestObserver:
                 "path": scope["path"],
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "user_id": scope["state"].get("user_id"),
+                "user_id": getattr(scope.get("user"), "id", None),
             },
         )
 

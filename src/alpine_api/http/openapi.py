@@ -1,9 +1,10 @@
 """The OpenAPI document: bearer security scheme and the error responses of every route.
 
-Every `/api/*` operation needs a bearer token except the contract's public ones
-(`PUBLIC_OPERATIONS`); `document_errors` marks them so (a test checks that each one
-answers 401 without a token) and adds, from what each operation is, the error
-responses it can give, all with the one error shape (`Error`):
+An operation needs a bearer token where the `authenticated` guard stands and the handler
+does not declare itself public (`opt={PUBLIC: True}`, read by that guard and the request
+gate too); `document_errors` marks each so (`security: []` for the public ones) and adds,
+from what each operation is, the error responses it can give, all with the one error
+shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
 - `/api/*`: 429 (rate limit); secured: 401; admin-guarded handlers: 403;
 - every operation: 400 (an unknown or repeated query parameter is refused on every route,
@@ -19,7 +20,7 @@ import dataclasses
 from typing import Any
 
 from litestar import Litestar
-from litestar.handlers import HTTPRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
     Components,
@@ -42,15 +43,10 @@ BEARER_SCHEME = "BearerToken"
 BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 # Handler `opt` key listing error statuses of its own: `opt={ERRORS_OPT: (409,)}`.
 ERRORS_OPT = "errors"
+# Handler `opt` key of a route open to anyone: `opt={PUBLIC: True}`. Litestar's own name
+# for it, the one its authentication middleware reads.
+PUBLIC = "exclude_from_auth"
 _NULL = OpenAPIType.NULL
-# Open to anyone; every other /api/* operation needs an access token.
-PUBLIC_OPERATIONS = frozenset(
-    {
-        ("POST", "/api/auth/register"),
-        ("POST", "/api/auth/login"),
-        ("GET", "/api/subscriptions/plans"),
-    }
-)
 
 ERROR_DETAIL_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -100,6 +96,11 @@ _ERRORS = {
     "500": "Unexpected error (logged with the request id)",
     "503": "Database or Redis unreachable (`Retry-After`)",
 }
+
+
+def is_public(handler: BaseRouteHandler) -> bool:
+    """Whether a route is open to anyone (`opt={PUBLIC: True}`)."""
+    return bool(handler.opt.get(PUBLIC))
 
 
 def _operation_id(handler: HTTPRouteHandler, method: Method, path: list[Any]) -> str:
@@ -201,9 +202,10 @@ def _tidy_parameters(operation: Operation) -> None:
                     setattr(schema, bound, int(value))
 
 
-def document_errors(app: Litestar, admin_guard: Guard) -> None:
+def document_errors(app: Litestar, authenticated: Guard, admin_guard: Guard) -> None:
     """Add the error schema and each operation's error responses to the app's document;
-    handlers behind `admin_guard` answer 403 to other users."""
+    handlers behind `authenticated` need a token unless public, those behind
+    `admin_guard` answer 403 to other users."""
     document = app.openapi_schema
     document.components.schemas["Error"] = ERROR_SCHEMA
     document.components.schemas["ErrorDetail"] = ERROR_DETAIL_SCHEMA
@@ -220,23 +222,21 @@ def document_errors(app: Litestar, admin_guard: Guard) -> None:
         for handler in route.route_handlers:
             if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
                 continue
-            guarded = admin_guard in handler.resolve_guards()
+            guards = handler.resolve_guards()
+            secured = authenticated in guards and not is_public(handler)
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)
                 if operation is None:
                     continue
                 path = route.path_format
-                if path.startswith("/api/") and (method, path) not in PUBLIC_OPERATIONS:
-                    operation.security = operation.security or BEARER
-                else:
-                    operation.security = []  # public: no token needed
+                operation.security = (operation.security or BEARER) if secured else []
                 _close_body(document, operation)
                 _tidy_parameters(operation)
                 responses = operation.responses if operation.responses is not None else {}
                 if isinstance(no_content := responses.get("204"), OpenAPIResponse):
                     no_content.content = None
                 declared = tuple(handler.opt.get(ERRORS_OPT, ()))
-                for code in _codes(path, operation, guarded, declared):
+                for code in _codes(path, operation, admin_guard in guards, declared):
                     # Litestar's own 400 has an untyped `extra`: ours replaces it.
                     if code not in responses or code == "400":
                         responses[code] = _error_response(_ERRORS[code])

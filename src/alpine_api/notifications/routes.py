@@ -9,14 +9,14 @@ found": its existence is never revealed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 
-from alpine_api.auth.current import current_user, user_guard
+from alpine_api.auth.current import UserRequest
 from alpine_api.notifications import queries
 from alpine_api.notifications.queries import FeedOwner
 from alpine_api.notifications.schemas import Notification, ReadAll, UnreadCount
@@ -24,30 +24,30 @@ from alpine_api.pagination import Page, PageRequest, RowId, provide_page
 from alpine_api.services import services
 
 
-async def _owner(request: Request[Any, Any, Any]) -> FeedOwner:
-    user = await current_user(request)
+def _owner(request: UserRequest) -> FeedOwner:
+    user = request.user
     return FeedOwner(user_id=user.id, tier=user.tier, signed_up_at=user.created_at)
 
 
 @get("", summary="The caller's notifications, newest first")
 async def list_notifications(
-    request: Request[Any, Any, Any],
+    request: UserRequest,
     page: NamedDependency[PageRequest],
     unread: Annotated[bool, QueryParameter(description="only unread")] = False,
 ) -> Page[Notification]:
-    owner = await _owner(request)
+    owner = _owner(request)
     return await queries.list_feed(services(request).db, owner=owner, unread_only=unread, page=page)
 
 
 @get("/unread-count", summary="How many of the caller's notifications are unread")
-async def unread_count(request: Request[Any, Any, Any]) -> UnreadCount:
-    owner = await _owner(request)
+async def unread_count(request: UserRequest) -> UnreadCount:
+    owner = _owner(request)
     return UnreadCount(unread=await queries.unread_count(services(request).db, owner=owner))
 
 
 @post("/{notification_id:int}/read", status_code=204, summary="Mark one notification read")
-async def mark_read(request: Request[Any, Any, Any], notification_id: RowId) -> Response[None]:
-    owner = await _owner(request)
+async def mark_read(request: UserRequest, notification_id: RowId) -> Response[None]:
+    owner = _owner(request)
     found = await queries.mark_read(
         services(request).db, owner=owner, notification_id=notification_id
     )
@@ -57,8 +57,8 @@ async def mark_read(request: Request[Any, Any, Any], notification_id: RowId) -> 
 
 
 @post("/read-all", status_code=200, summary="Mark all of the caller's notifications read")
-async def mark_all_read(request: Request[Any, Any, Any]) -> ReadAll:
-    owner = await _owner(request)
+async def mark_all_read(request: UserRequest) -> ReadAll:
+    owner = _owner(request)
     return ReadAll(updated=await queries.mark_all_read(services(request).db, owner=owner))
 
 
@@ -66,6 +66,5 @@ router = Router(
     "/api/notifications",
     route_handlers=[list_notifications, unread_count, mark_read, mark_all_read],
     dependencies={"page": provide_page},
-    guards=[user_guard],
     tags=["notifications"],
 )

@@ -7,14 +7,14 @@ read of /subscribed is computed afresh.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, Router, get, patch, post
+from litestar import Response, Router, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 
-from alpine_api.auth.current import admin_guard, current_user, user_guard
+from alpine_api.auth.current import UserRequest, admin_guard
 from alpine_api.caching import SIGNALS, cached_json, invalidate_signals
 from alpine_api.pagination import Page, PageRequest, RowId, provide_page
 from alpine_api.services import services
@@ -31,12 +31,12 @@ NOT_FOUND = "Signal not found"
 
 @get("/subscribed", summary="Active signals visible to the caller's tier, newest first")
 async def list_subscribed(
-    request: Request[Any, Any, Any],
+    request: UserRequest,
     page: NamedDependency[PageRequest],
     min_confidence: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
     symbol: SymbolQuery = None,
 ) -> Response[Page[Signal]]:
-    user = await current_user(request)
+    user = request.user
     db = services(request).db
 
     async def compute() -> Page[Signal]:
@@ -48,9 +48,9 @@ async def list_subscribed(
 
 
 @get("/{signal_id:int}", summary="One active signal, if the caller's tier may see it")
-async def get_signal(request: Request[Any, Any, Any], signal_id: RowId) -> Signal:
-    user = await current_user(request)
-    signal = await queries.get_visible(services(request).db, signal_id=signal_id, tier=user.tier)
+async def get_signal(request: UserRequest, signal_id: RowId) -> Signal:
+    tier = request.user.tier
+    signal = await queries.get_visible(services(request).db, signal_id=signal_id, tier=tier)
     if signal is None:
         raise NotFoundException(detail=NOT_FOUND)
     return signal
@@ -58,7 +58,7 @@ async def get_signal(request: Request[Any, Any, Any], signal_id: RowId) -> Signa
 
 @get("", guards=[admin_guard], summary="All signals (admin), newest first")
 async def admin_list(
-    request: Request[Any, Any, Any],
+    request: UserRequest,
     page: NamedDependency[PageRequest],
     symbol: SymbolQuery = None,
     is_active: Annotated[bool | None, QueryParameter()] = None,
@@ -69,11 +69,10 @@ async def admin_list(
 
 
 @post("", guards=[admin_guard], summary="Create a signal and notify its subscribers (admin)")
-async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCreate]) -> Signal:
-    admin = await current_user(request)
+async def create_signal(request: UserRequest, data: JSONBody[SignalCreate]) -> Signal:
     svc = services(request)
     async with signal_write(svc) as write:
-        signal = await queries.create(write.tx, data=data, author_id=admin.id)
+        signal = await queries.create(write.tx, data=data, author_id=request.user.id)
         write.record(PUBLISHED, signal)
     await invalidate_signals(svc)
     return signal
@@ -81,7 +80,7 @@ async def create_signal(request: Request[Any, Any, Any], data: JSONBody[SignalCr
 
 @patch("/{signal_id:int}", guards=[admin_guard], summary="Change a signal (admin)")
 async def update_signal(
-    request: Request[Any, Any, Any], signal_id: RowId, data: JSONBody[SignalPatch]
+    request: UserRequest, signal_id: RowId, data: JSONBody[SignalPatch]
 ) -> Signal:
     svc = services(request)
     async with signal_write(svc) as write:
@@ -104,6 +103,5 @@ router = Router(
         stream_signals,
     ],
     dependencies={"page": provide_page},
-    guards=[user_guard],
     tags=["signals"],
 )

@@ -22,7 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 
-from alpine_api.auth.current import CLAIMS, current_user
+from alpine_api.auth.current import UserRequest
 from alpine_api.db import Database, DatabaseUnavailable
 from alpine_api.http.config import NO_COMPRESSION
 from alpine_api.redis.client import REDIS_ERRORS
@@ -30,7 +30,6 @@ from alpine_api.services import services
 from alpine_api.signals import stream_queries
 from alpine_api.signals.events import Event
 from alpine_api.signals.hub import BATCH, STREAMS_PER_USER, Hub, OpenStream
-from alpine_api.tokens import Claims
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +111,8 @@ async def _events(
         ),
     },
 )
-async def stream_signals(request: Request[Any, Any, Any]) -> ServerSentEvent:
-    user = await current_user(request)
-    claims: Claims = request.scope["state"][CLAIMS]
+async def stream_signals(request: UserRequest) -> ServerSentEvent:
+    user, claims = request.user, request.auth.claims
     svc = services(request)
     hub = hub_of(request)
     if hub.closing:

@@ -7,17 +7,15 @@ After either write the user's cached records are invalidated, so /me, /profile a
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Response, Router, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import JSONBody
 
-from alpine_api.auth.current import current_user, user_guard
+from alpine_api.auth.current import UserRequest
 from alpine_api.caching import invalidate_user
 from alpine_api.config import TIERS, Settings
-from alpine_api.http.openapi import ERRORS_OPT
-from alpine_api.services import services
+from alpine_api.http.openapi import ERRORS_OPT, PUBLIC
+from alpine_api.services import AnyRequest, services
 from alpine_api.subscriptions import queries
 from alpine_api.subscriptions.schemas import Plan, SubscribeRequest, Subscription
 
@@ -34,14 +32,14 @@ def plans_of(settings: Settings) -> list[Plan]:
     return [Plan(tier, tier.capitalize(), prices[tier], CURRENCY) for tier in TIERS]
 
 
-@get("/plans", summary="The plans and their monthly prices")
-async def list_plans(request: Request[Any, Any, Any]) -> list[Plan]:
+@get("/plans", summary="The plans and their monthly prices", opt={PUBLIC: True})
+async def list_plans(request: AnyRequest) -> list[Plan]:
     return plans_of(services(request).settings)
 
 
 @get("/me", summary="The caller's active subscription", opt={ERRORS_OPT: (404,)})
-async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
-    user = await current_user(request)
+async def my_subscription(request: UserRequest) -> Subscription:
+    user = request.user
     subscription = await queries.active(services(request).db, user_id=user.id)
     if subscription is None:
         raise NotFoundException(detail=NO_SUBSCRIPTION)
@@ -52,13 +50,10 @@ async def my_subscription(request: Request[Any, Any, Any]) -> Subscription:
     "",
     status_code=201,
     summary="Subscribe to a plan (replaces the active one)",
-    guards=[user_guard],
     opt={ERRORS_OPT: (409,)},
 )
-async def subscribe(
-    request: Request[Any, Any, Any], data: JSONBody[SubscribeRequest]
-) -> Subscription:
-    user = await current_user(request)
+async def subscribe(request: UserRequest, data: JSONBody[SubscribeRequest]) -> Subscription:
+    user = request.user
     svc = services(request)
     plan = next(p for p in plans_of(svc.settings) if p.tier == data.tier)
     try:
@@ -76,8 +71,8 @@ async def subscribe(
     summary="Cancel the active subscription (back to starter)",
     opt={ERRORS_OPT: (404,)},
 )
-async def cancel(request: Request[Any, Any, Any]) -> Response[None]:
-    user = await current_user(request)
+async def cancel(request: UserRequest) -> Response[None]:
+    user = request.user
     svc = services(request)
     if await queries.cancel(svc.db, user_id=user.id) is None:
         raise NotFoundException(detail=NO_SUBSCRIPTION)

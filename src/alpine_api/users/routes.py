@@ -9,7 +9,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
-from alpine_api.auth.current import admin_guard, current_user, user_guard
+from alpine_api.auth.current import UserRequest, admin_guard
 from alpine_api.auth.revocation import revoke_all
 from alpine_api.auth.schemas import CurrentUser
 from alpine_api.caching import PROFILE, cached_json, invalidate_user, json_response
@@ -38,8 +38,8 @@ async def _profile(svc: Services, user_id: int) -> Profile:
     summary="Own profile with the active subscription (cached 300 s)",
     responses={200: PROFILE_RESPONSE},
 )
-async def get_profile(request: AnyRequest) -> Response[bytes]:
-    user = await current_user(request)
+async def get_profile(request: UserRequest) -> Response[bytes]:
+    user = request.user
     svc = services(request)
     return await cached_json(request, PROFILE, user, lambda: _profile(svc, user.id))
 
@@ -48,11 +48,10 @@ async def get_profile(request: AnyRequest) -> Response[bytes]:
     "/api/users/profile",
     tags=["users"],
     summary="Change own full name",
-    guards=[user_guard],
     responses={200: PROFILE_RESPONSE},
 )
-async def update_profile(request: AnyRequest, data: JSONBody[ProfileUpdate]) -> Response[bytes]:
-    user = await current_user(request)
+async def update_profile(request: UserRequest, data: JSONBody[ProfileUpdate]) -> Response[bytes]:
+    user = request.user
     svc = services(request)
     await queries.update_profile(svc.db, user_id=user.id, full_name=data.full_name)
     await invalidate_user(svc, user.id)
