@@ -22,12 +22,25 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
 LogFormat = Literal["json", "text"]
-Line = Callable[[float, str, str, str, str | None, Mapping[str, Any]], str]
+
+
+class Entry(NamedTuple):
+    """What one line says, whichever the format."""
+
+    created: float  # epoch seconds
+    level: str
+    logger: str
+    msg: str
+    request_id: str | None
+    fields: Mapping[str, Any]  # from `extra=`, or the access line's
+
+
+Line = Callable[[Entry], str]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 ACCESS_LOGGER = "alpine_api.access"
@@ -63,42 +76,28 @@ def _utc(created: float) -> str:
     return f"{_last_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
-def json_line(
-    created: float,
-    level: str,
-    logger: str,
-    msg: str,
-    request_id: str | None,
-    fields: Mapping[str, Any],
-) -> str:
+def json_line(entry: Entry) -> str:
     line: dict[str, Any] = {
-        "ts": _utc(created),
-        "level": level.lower(),
-        "logger": logger,
-        "msg": msg,
+        "ts": _utc(entry.created),
+        "level": entry.level.lower(),
+        "logger": entry.logger,
+        "msg": entry.msg,
         "pid": os.getpid(),  # which worker
     }
-    if request_id is not None:
-        line["request_id"] = request_id
-    line.update(fields)
+    if entry.request_id is not None:
+        line["request_id"] = entry.request_id
+    line.update(entry.fields)
     return _json.encode(line).decode()
 
 
-def text_line(
-    created: float,
-    level: str,
-    logger: str,
-    msg: str,
-    request_id: str | None,
-    fields: Mapping[str, Any],
-) -> str:
+def text_line(entry: Entry) -> str:
     pairs = "".join(
-        f" {k}={v}" for k, v in fields.items() if v is not None and k not in _TEXT_HIDDEN
+        f" {k}={v}" for k, v in entry.fields.items() if v is not None and k not in _TEXT_HIDDEN
     )
-    text = f"{logger}: {msg}{pairs}".translate(_TEXT_ESCAPES)
+    text = f"{entry.logger}: {entry.msg}{pairs}".translate(_TEXT_ESCAPES)
     return (
-        f"{time.strftime('%H:%M:%S', time.localtime(created))} {level:<7} {text}"
-        f"{f' [{request_id}]' if request_id else ''}"
+        f"{time.strftime('%H:%M:%S', time.localtime(entry.created))} {entry.level:<7} {text}"
+        f"{f' [{entry.request_id}]' if entry.request_id else ''}"
     )
 
 
@@ -129,14 +128,11 @@ class _LineFormatter(logging.Formatter):
         exc = self.formatException(record.exc_info) if record.exc_info else None
         if exc and self.line is json_line:
             fields["exc"] = exc
-        text = self.line(
-            record.created,
-            record.levelname,
-            record.name,
-            record.getMessage(),
-            getattr(record, "request_id", None),
-            fields,
+        request_id = getattr(record, "request_id", None)
+        entry = Entry(
+            record.created, record.levelname, record.name, record.getMessage(), request_id, fields
         )
+        text = self.line(entry)
         return f"{text}\n{exc}" if exc and self.line is not json_line else text
 
 
@@ -204,7 +200,7 @@ def access(msg: str, fields: Mapping[str, Any]) -> None:
     """Write one access line (the request id comes from the context)."""
     if not _access_logger.isEnabledFor(logging.INFO):
         return
-    line = _access_line(time.time(), "INFO", ACCESS_LOGGER, msg, REQUEST_ID.get(), fields)
+    line = _access_line(Entry(time.time(), "INFO", ACCESS_LOGGER, msg, REQUEST_ID.get(), fields))
     sys.stdout.write(line + "\n")
     _flush_soon()
 

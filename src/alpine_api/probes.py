@@ -23,23 +23,17 @@ import socket
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import jwt
 from prometheus_client.parser import text_string_to_metric_families
 
-from alpine_api.verify import CheckFailed, Skipped, Verifier
+from alpine_api.verify import Check, Skipped, Verifier, check, expect, marked
 
 LOGIN = "/api/auth/login"
 METRICS_WAIT_SECONDS = 5.0
 PROBE_PASSWORD_BYTES = 18
 INT64_OVERFLOW = str(2**63)
-
-
-def _expect(condition: bool, failure: str) -> None:
-    if not condition:
-        raise CheckFailed(failure)
 
 
 def full_width(text: str) -> str:
@@ -70,7 +64,7 @@ class Prober(Verifier):
 
     def _login_statuses(self) -> dict[str, float]:
         reply = self.request("GET", "/metrics")
-        _expect(reply.status == 200, f"GET /metrics answered {reply.status}")
+        expect(reply.status == 200, f"GET /metrics answered {reply.status}")
         counts: dict[str, float] = {}
         for family in text_string_to_metric_families(reply.body.decode()):
             for sample in family.samples:
@@ -96,6 +90,7 @@ class Prober(Verifier):
             )
             time.sleep(0.3)  # the server is now reading the body that never comes
 
+    @check("disconnect mid-body", hostile="1 disconnect")
     def probe_disconnect(self) -> str:
         before = self._login_statuses()
         self._send_partial_login()
@@ -106,18 +101,19 @@ class Prober(Verifier):
             if new or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
-        _expect(bool(new), "the cut-short login never showed in /metrics")
+        expect(bool(new), "the cut-short login never showed in /metrics")
         errors = {s: n for s, n in new.items() if s.startswith("5")}
-        _expect(not errors, f"recorded as a server error: status {sorted(errors)}")
+        expect(not errors, f"recorded as a server error: status {sorted(errors)}")
         return f"recorded as status {', '.join(sorted(new))}"
 
     # --- 3 and 4: query parameters ---
 
     def _refused(self, path: str, name: str, headers: dict[str, str] | None = None) -> None:
         reply = self.request("GET", path, headers)
-        _expect(reply.status == 400, f"GET {path} answered {reply.status}, not 400")
-        _expect(name in reply.body.decode(errors="replace"), f"GET {path}: 400 not naming {name}")
+        expect(reply.status == 400, f"GET {path} answered {reply.status}, not 400")
+        expect(name in reply.body.decode(errors="replace"), f"GET {path}: 400 not naming {name}")
 
+    @check("query: repeated", hostile="3 repeated query")
     def probe_repeated_query(self) -> str:
         headers = self._auth_headers()
         if not headers:  # an anonymous request to the feed is a 401 before its query is read
@@ -126,6 +122,7 @@ class Prober(Verifier):
             self._refused(f"/api/signals/subscribed?{query}", "limit", headers)
         return "?limit=1&limit=2 and ?limit=2&limit=1 are 400s naming limit"
 
+    @check("query: unknown", hostile="4 unknown query")
     def probe_unknown_query(self) -> str:
         bust = f"bust{self.nonce}"
         self._refused(f"/api/subscriptions/plans?{bust}=1", bust)
@@ -137,55 +134,57 @@ class Prober(Verifier):
 
     # --- 8: control characters in the path ---
 
+    @check("log control chars", hostile="8 log control chars")
     def probe_log_control_characters(self) -> str:
         marker = f"PROBE-{self.nonce}"
         for path in (f"/api/%0a{marker}%20forged", f"/api/{marker}%00nul%1b"):
             reply = self.request("GET", path)
-            _expect(reply.status == 404, f"GET {path} answered {reply.status}, not 404")
+            expect(reply.status == 404, f"GET {path} answered {reply.status}, not 404")
         if self.log_path is None:
             return "answered 404 (give --log FILE to check the log too)"
         time.sleep(0.5)  # access lines are flushed once per event-loop turn
         with open(self.log_path, "rb") as log:
             raw = log.read()
-        _expect(b"\x00" not in raw, f"{self.log_path} holds a NUL byte")
+        expect(b"\x00" not in raw, f"{self.log_path} holds a NUL byte")
         lines = raw.decode(errors="replace").splitlines()
-        _expect(bool([line for line in lines if marker in line]), f"no {marker} in the log")
+        expect(bool([line for line in lines if marker in line]), f"no {marker} in the log")
         forged = [line for line in lines if line.startswith(marker)]
-        _expect(not forged, f"a line of the log starts with the path's text: {forged[:1]}")
+        expect(not forged, f"a line of the log starts with the path's text: {forged[:1]}")
         return f"404, and {self.log_path} shows them escaped on their own lines"
 
     # --- 9: Unicode look-alike emails ---
 
+    @check("email NFKC login", hostile="9 email login", needs=("email", "password"))
     def probe_email_normalisation(self) -> str:
-        if not (self.email and self.password):
-            raise Skipped("no --email/--password given")
+        assert self.email is not None
         wide = full_width(self.email.split("@")[0]) + "@" + self.email.split("@")[1].upper()
         reply = self.request("POST", LOGIN, body={"email": wide, "password": self.password})
-        _expect(reply.status == 200, f"login as {wide!r} answered {reply.status}, not 200")
+        expect(reply.status == 200, f"login as {wide!r} answered {reply.status}, not 200")
         return f"login as {wide!r}: 200, the same account"
 
+    @check(hostile="9 email register", needs=("admin_email",))
     def probe_email_register(self) -> str:
-        if not self.admin_email:
-            raise Skipped("no --admin-email given")
+        assert self.admin_email is not None
         local, _, domain = self.admin_email.partition("@")
         wide = f"{full_width(local.upper())}@{domain}"
         body = {"email": wide, "password": secrets.token_urlsafe(PROBE_PASSWORD_BYTES)}
         reply = self.request("POST", "/api/auth/register", body=body)
-        _expect(reply.status == 409, f"registering {wide!r} answered {reply.status}, not 409")
+        expect(reply.status == 409, f"registering {wide!r} answered {reply.status}, not 409")
         return f"registering {wide!r}: 409, the account exists"
 
     # --- 7: a signed token whose sub is no row id ---
 
+    # Needs the JWT secret: a forged token would fail its signature check first.
+    @check(hostile="7 int64 sub", needs=("jwt_secret",))
     def probe_int64_subject(self) -> str:
-        if not self.jwt_secret:
-            raise Skipped("no --jwt-secret given (a forged token would fail its signature)")
+        assert self.jwt_secret is not None
         now = int(time.time())
         claims = {"sub": INT64_OVERFLOW, "jti": "00000000-0000-4000-8000-000000000000"}
         token = jwt.encode(
             {**claims, "iat": now, "exp": now + 300}, self.jwt_secret, algorithm="HS256"
         )
         reply = self.request("GET", "/api/auth/me", {"Authorization": f"Bearer {token}"})
-        _expect(reply.status == 401, f"sub {INT64_OVERFLOW}: {reply.status}, not 401")
+        expect(reply.status == 401, f"sub {INT64_OVERFLOW}: {reply.status}, not 401")
         return f"sub {INT64_OVERFLOW}: 401"
 
     # --- 6: deactivation revokes for good ---
@@ -193,21 +192,21 @@ class Prober(Verifier):
     def _login(self, email: str, password: str) -> dict[str, str]:
         reply = self.request("POST", LOGIN, body={"email": email, "password": password})
         body = reply.json()
-        _expect(reply.status == 200 and isinstance(body, dict), f"login as {email}: {reply.status}")
+        expect(reply.status == 200 and isinstance(body, dict), f"login as {email}: {reply.status}")
         assert isinstance(body, dict)
         return {"Authorization": f"Bearer {body['access_token']}"}
 
     def _me_status(self, headers: dict[str, str]) -> int:
         return self.request("GET", "/api/auth/me", headers).status
 
+    @check(hostile="6 deactivation", needs=("admin_email", "admin_password"))
     def probe_deactivation(self) -> str:
-        if not (self.admin_email and self.admin_password):
-            raise Skipped("no --admin-email/--admin-password given")
+        assert self.admin_email is not None and self.admin_password is not None
         email, password = f"probe-{self.nonce}@probe.invalid", secrets.token_urlsafe(18)
         reply = self.request(
             "POST", "/api/auth/register", body={"email": email, "password": password}
         )
-        _expect(reply.status == 201, f"registering {email} answered {reply.status}")
+        expect(reply.status == 201, f"registering {email} answered {reply.status}")
         user = reply.json()
         assert isinstance(user, dict)
         old = self._login(email, password)
@@ -216,41 +215,19 @@ class Prober(Verifier):
 
         def set_active(active: bool) -> None:
             reply = self.request("PATCH", path, admin, body={"is_active": active})
-            _expect(reply.status == 200, f"PATCH {path} answered {reply.status}")
+            expect(reply.status == 200, f"PATCH {path} answered {reply.status}")
 
-        _expect(self._me_status(old) == 200, "the new user's token was refused")
+        expect(self._me_status(old) == 200, "the new user's token was refused")
         set_active(False)
-        _expect(self._me_status(old) == 401, "a deactivated user's token was accepted")
+        expect(self._me_status(old) == 401, "a deactivated user's token was accepted")
         set_active(True)
         for _ in range(2):
             status = self._me_status(old)
-            _expect(status == 401, f"after reactivation the earlier token answered {status}")
-        _expect(self._me_status(self._login(email, password)) == 200, "a fresh login failed")
+            expect(status == 401, f"after reactivation the earlier token answered {status}")
+        expect(self._me_status(self._login(email, password)) == 200, "a fresh login failed")
         set_active(False)  # the probe's account is left inactive
         return f"{email}: earlier token 401 after reactivation, new login 200"
 
-    def cheap_checks(self) -> list[tuple[str, Callable[[], str]]]:
-        return [
-            ("disconnect mid-body", self.probe_disconnect),
-            ("query: repeated", self.probe_repeated_query),
-            ("query: unknown", self.probe_unknown_query),
-            ("log control chars", self.probe_log_control_characters),
-            ("email NFKC login", self.probe_email_normalisation),
-        ]
-
-    def checks(self) -> list[tuple[str, Callable[[], str]]]:
-        return [*super().checks(), *self.cheap_checks()]
-
-    def hostile_checks(self) -> list[tuple[str, Callable[[], str]]]:
+    def hostile_checks(self) -> list[tuple[str, Check]]:
         """Items 1-9 of RELIABILITY.md's hostile-input section, in order."""
-        cheap = dict(self.cheap_checks())
-        return [
-            ("1 disconnect", cheap["disconnect mid-body"]),
-            ("3 repeated query", cheap["query: repeated"]),
-            ("4 unknown query", cheap["query: unknown"]),
-            ("6 deactivation", self.probe_deactivation),
-            ("7 int64 sub", self.probe_int64_subject),
-            ("8 log control chars", cheap["log control chars"]),
-            ("9 email register", self.probe_email_register),
-            ("9 email login", cheap["email NFKC login"]),
-        ]
+        return sorted(marked(self, "hostile"), key=lambda item: int(item[0].split()[0]))

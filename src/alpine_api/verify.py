@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -47,6 +47,48 @@ class CheckFailed(Exception):
 
 class Skipped(Exception):
     """A check that needs something not given (such as credentials)."""
+
+
+Check = Callable[[], str]
+Method = TypeVar("Method", bound=Callable[..., str])
+
+
+def check(
+    name: str | None = None, *, hostile: str | None = None, needs: tuple[str, ...] = ()
+) -> Callable[[Method], Method]:
+    """Name a check where it is defined: `name` in `alpine-api verify` (None: not run
+    there), `hostile` its item of RELIABILITY.md's hostile-input section (probes.py).
+    `needs`: the options it cannot run without (attributes of the checker); without
+    them it is skipped, saying which."""
+
+    def mark(method: Method) -> Method:
+        method.check_marks = {"name": name, "hostile": hostile, "needs": needs}  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+def _unless_missing(owner: object, method: Check, needs: tuple[str, ...]) -> Check:
+    def run() -> str:
+        if not all(getattr(owner, option) for option in needs):
+            options = "/".join(f"--{option.replace('_', '-')}" for option in needs)
+            raise Skipped(f"no {options} given")
+        return method()
+
+    return run
+
+
+def marked(owner: object, label: str) -> list[tuple[str, Check]]:
+    """(label, check) for every check of `owner` with that label, in the order the
+    classes (base first) define them."""
+    found = []
+    for cls in reversed(type(owner).__mro__):
+        for attribute, value in vars(cls).items():
+            marks = getattr(value, "check_marks", None)
+            if marks is not None and marks[label] is not None:
+                method = _unless_missing(owner, getattr(owner, attribute), marks["needs"])
+                found.append((marks[label], method))
+    return found
 
 
 @dataclass(frozen=True)
@@ -105,34 +147,38 @@ class Verifier:
 
     # --- checks: each returns what it saw, or raises CheckFailed / Skipped ---
 
+    @check("liveness")
     def check_live(self) -> str:
         reply = self.request("GET", "/health/live")
-        _expect(reply.status == 200, f"GET /health/live answered {reply.status}")
+        expect(reply.status == 200, f"GET /health/live answered {reply.status}")
         return "200 ok"
 
+    @check("readiness")
     def check_health(self) -> str:
         reply = self.request("GET", "/health")
         body = reply.json()
-        _expect(
+        expect(
             reply.status == 200 and isinstance(body, dict) and body.get("status") == "healthy",
             f"GET /health answered {reply.status} {reply.body[:200]!r}",
         )
         return "database and redis healthy"
 
+    @check("request id")
     def check_request_id(self) -> str:
         sent = f"verify-{secrets.token_hex(6)}"
         reply = self.request("GET", "/health/live", {"X-Request-ID": sent})
-        _expect(reply.headers.get("X-Request-ID") == sent, "X-Request-ID not echoed")
+        expect(reply.headers.get("X-Request-ID") == sent, "X-Request-ID not echoed")
         generated = self.request("GET", "/health/live").headers.get("X-Request-ID")
-        _expect(bool(generated), "no X-Request-ID generated")
+        expect(bool(generated), "no X-Request-ID generated")
         return "echoed and generated"
 
+    @check("metrics")
     def check_metrics(self) -> str:
         for attempt in range(2):  # workers write request timings up to a second late
             if attempt:
                 time.sleep(METRICS_DELAY_SECONDS)
             reply = self.request("GET", "/metrics")
-            _expect(reply.status == 200, f"GET /metrics answered {reply.status}")
+            expect(reply.status == 200, f"GET /metrics answered {reply.status}")
             try:
                 families = {f.name for f in text_string_to_metric_families(reply.body.decode())}
             except ValueError as exc:
@@ -140,16 +186,17 @@ class Verifier:
             missing = [name for name in METRICS_REQUIRED if name not in families]
             if not missing:
                 break
-        _expect(not missing, f"/metrics lacks {', '.join(missing)}")
+        expect(not missing, f"/metrics lacks {', '.join(missing)}")
         return f"{len(families)} metric families, parsed"
 
+    @check("cors")
     def check_cors(self) -> str:
         preflight = {
             "Access-Control-Request-Method": "GET",
             "Access-Control-Request-Headers": "authorization",
         }
         allowed = self.request("OPTIONS", "/api/auth/me", {"Origin": self.origin, **preflight})
-        _expect(
+        expect(
             allowed.status in (200, 204)
             and allowed.headers.get("Access-Control-Allow-Origin") == self.origin
             and allowed.headers.get("Access-Control-Allow-Credentials") == "true",
@@ -157,29 +204,32 @@ class Verifier:
             f"{allowed.headers.get('Access-Control-Allow-Origin')!r}",
         )
         refused = self.request("OPTIONS", "/api/auth/me", {"Origin": UNKNOWN_ORIGIN, **preflight})
-        _expect(
+        expect(
             refused.headers.get("Access-Control-Allow-Origin") is None,
             f"preflight from {UNKNOWN_ORIGIN} was allowed",
         )
         return f"{self.origin} allowed with credentials, unknown origin refused"
 
+    @check("compression")
     def check_compression(self) -> str:
         reply = self.request("GET", "/schema/openapi.json", {"Accept-Encoding": "gzip"})
-        _expect(reply.status == 200, f"GET /schema/openapi.json answered {reply.status}")
-        _expect(reply.headers.get("Content-Encoding") == "gzip", "response not gzip-encoded")
+        expect(reply.status == 200, f"GET /schema/openapi.json answered {reply.status}")
+        expect(reply.headers.get("Content-Encoding") == "gzip", "response not gzip-encoded")
         size = len(gzip.decompress(reply.body))
-        _expect(size >= 1000, f"test body only {size} bytes")
+        expect(size >= 1000, f"test body only {size} bytes")
         return f"{size} bytes sent as {len(reply.body)}"
 
+    @check("rate-limit headers")
     def check_rate_limit_headers(self) -> str:
         reply = self.request("GET", "/api/auth/me", self._auth_headers())
         missing = [h for h in RATE_LIMIT_HEADERS if reply.headers.get(h) is None]
-        _expect(not missing, f"GET /api/auth/me ({reply.status}) lacks {', '.join(missing)}")
+        expect(not missing, f"GET /api/auth/me ({reply.status}) lacks {', '.join(missing)}")
         return (
             f"limit {reply.headers['X-RateLimit-Limit']}, "
             f"remaining {reply.headers['X-RateLimit-Remaining']}"
         )
 
+    @check("cache headers")
     def check_cache(self) -> str:
         headers = self._auth_headers()
         if not headers:
@@ -187,9 +237,9 @@ class Verifier:
         seen = []
         for _ in range(2):
             reply = self.request("GET", "/api/auth/me", headers)
-            _expect(reply.status == 200, f"GET /api/auth/me answered {reply.status}")
+            expect(reply.status == 200, f"GET /api/auth/me answered {reply.status}")
             seen.append(reply.headers.get("X-Cache"))
-        _expect(seen[0] in ("HIT", "MISS") and seen[1] == "HIT", f"X-Cache was {seen}")
+        expect(seen[0] in ("HIT", "MISS") and seen[1] == "HIT", f"X-Cache was {seen}")
         return f"X-Cache {seen[0]} then {seen[1]}"
 
     def _auth_headers(self) -> dict[str, str]:
@@ -203,23 +253,14 @@ class Verifier:
             self.token = str(body["access_token"])
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def checks(self) -> list[tuple[str, Callable[[], str]]]:
-        return [
-            ("liveness", self.check_live),
-            ("readiness", self.check_health),
-            ("request id", self.check_request_id),
-            ("metrics", self.check_metrics),
-            ("cors", self.check_cors),
-            ("compression", self.check_compression),
-            ("rate-limit headers", self.check_rate_limit_headers),
-            ("cache headers", self.check_cache),
-        ]
+    def checks(self) -> list[tuple[str, Check]]:
+        return marked(self, "name")
 
     def run(self) -> list[Outcome]:
         outcomes = []
-        for name, check in self.checks():
+        for name, run_check in self.checks():
             try:
-                outcomes.append(Outcome(name, "PASS", check()))
+                outcomes.append(Outcome(name, "PASS", run_check()))
             except Skipped as skip:
                 outcomes.append(Outcome(name, "SKIP", str(skip)))
             except CheckFailed as failure:
@@ -229,7 +270,7 @@ class Verifier:
         return outcomes
 
 
-def _expect(condition: bool, failure: str) -> None:
+def expect(condition: bool, failure: str) -> None:
     if not condition:
         raise CheckFailed(failure)
 
