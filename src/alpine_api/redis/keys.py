@@ -8,66 +8,62 @@ keys live in one slot and the same scripts run unchanged on Redis / Valkey Clust
 - `{c:<ns>}:...`   a shared cache namespace (signal pages per tier, admin statistics)
 
 Keys come in families, each declared once below with what it holds: a family is a
-callable that builds its keys, so a key's shape is written in one place only.
+function that builds its keys, so a key's shape is written in one place only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 
-class _Tag:
+# Closures rather than callable objects: a key is built several times per request, and a
+# plain function call is the cheapest way to run one f-string.
+
+
+def _tag(kind: str) -> Callable[[int | str], str]:
     """`{<kind>:<value>}`: the hash tag of one user, client IP or cache namespace."""
 
-    __slots__ = ("kind",)
+    def tag(value: int | str) -> str:
+        return f"{{{kind}:{value}}}"
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __call__(self, value: int | str) -> str:
-        return f"{{{self.kind}:{value}}}"
+    return tag
 
 
-class _TagKey:
+def _tag_key(kind: str) -> Callable[[str, str], str]:
     """`<tag>:<kind>:<name>`: one of several keys of a kind under any tag."""
 
-    __slots__ = ("kind",)
+    def key(tag: str, name: str) -> str:
+        return f"{tag}:{kind}:{name}"
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __call__(self, tag: str, name: str) -> str:
-        return f"{tag}:{self.kind}:{name}"
+    return key
 
 
-class _UserKey:
-    """`{u:<id>}:<kind>`: the one key of a kind that a user has."""
+def _user_key(kind: str) -> Callable[[int], str]:
+    """`{u:<id>}:<kind>` (the user's tag, written out): the one key of a kind a user has."""
 
-    __slots__ = ("kind",)
+    def key(user_id: int) -> str:
+        return f"{{u:{user_id}}}:{kind}"
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __call__(self, user_id: int) -> str:
-        return f"{user_tag(user_id)}:{self.kind}"
+    return key
 
 
-user_tag = _Tag("u")
-ip_tag = _Tag("ip")
-namespace_tag = _Tag("c")
+user_tag = _tag("u")
+ip_tag = _tag("ip")
+namespace_tag = _tag("c")
 
 # Hash of the client's request counts per sub-window of the window (gate.lua), per policy.
-limiter = _TagKey("lim")
+limiter = _tag_key("lim")
 # A cached response (cache_get.lua, cache_set.lua, gate.lua), per variant.
-cache_entry = _TagKey("e")
+cache_entry = _tag_key("e")
 # The compute lock of a cached response's variant: one caller computes a miss.
-cache_lock = _TagKey("lock")
+cache_lock = _tag_key("lock")
 
 # Hash jti -> expiry (ms) of the user's revoked tokens; field `_synced` marks it complete
 # (loaded from PostgreSQL). Without the marker the state is unknown.
-revoked = _UserKey("revoked")
+revoked = _user_key("revoked")
 # The user's public record as the JSON body of GET /api/auth/me.
-user_record = _UserKey("user")
+user_record = _user_key("user")
 # Sorted set of the user's open event streams: member -> lease expiry (ms).
-stream_slots = _UserKey("streams")
+stream_slots = _user_key("streams")
 
 
 def user_limiter(user_id: int) -> str:
