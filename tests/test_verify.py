@@ -8,8 +8,11 @@ import sys
 from typing import Any
 
 import asyncpg
+import pytest
 
 from alpine_api.embedded import free_port
+from alpine_api.probes import Prober
+from alpine_api.verify import Skipped
 from tests.support import DEFAULT_PASSWORD, insert_user
 
 
@@ -75,3 +78,41 @@ def test_unreachable_deployment_fails_every_check() -> None:
     found = states(result.stdout)
     assert found.pop("email NFKC login") == "SKIP"  # needs --email and --password
     assert set(found.values()) == {"FAIL"}
+
+
+def test_checks_are_named_where_defined_and_skipped_without_their_options() -> None:
+    # Nothing is sent: every check called below is skipped first.
+    prober = Prober("http://127.0.0.1:9", origin="http://localhost:3000")
+    assert [name for name, _ in prober.checks()] == [
+        "liveness",
+        "readiness",
+        "request id",
+        "metrics",
+        "cors",
+        "compression",
+        "rate-limit headers",
+        "cache headers",
+        "disconnect mid-body",
+        "query: repeated",
+        "query: unknown",
+        "log control chars",
+        "email NFKC login",
+    ]
+    hostile = dict(prober.hostile_checks())
+    assert list(hostile) == [
+        "1 disconnect",
+        "3 repeated query",
+        "4 unknown query",
+        "6 deactivation",
+        "7 int64 sub",
+        "8 log control chars",
+        "9 email login",
+        "9 email register",
+    ]
+    for label, skipped in [
+        ("6 deactivation", "no --admin-email/--admin-password given"),
+        ("7 int64 sub", "no --jwt-secret given"),
+        ("9 email login", "no --email/--password given"),
+    ]:
+        with pytest.raises(Skipped, match=skipped):
+            hostile[label]()
