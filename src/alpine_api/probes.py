@@ -154,14 +154,6 @@ class Prober(Verifier):
 
     # --- 9: Unicode look-alike emails ---
 
-    @check("email NFKC login", hostile="9 email login", needs=("email", "password"))
-    def probe_email_normalisation(self) -> str:
-        assert self.email is not None
-        wide = full_width(self.email.split("@")[0]) + "@" + self.email.split("@")[1].upper()
-        reply = self.request("POST", LOGIN, body={"email": wide, "password": self.password})
-        expect(reply.status == 200, f"login as {wide!r} answered {reply.status}, not 200")
-        return f"login as {wide!r}: 200, the same account"
-
     @check(hostile="9 email register", needs=("admin_email",))
     def probe_email_register(self) -> str:
         assert self.admin_email is not None
@@ -171,6 +163,14 @@ class Prober(Verifier):
         reply = self.request("POST", "/api/auth/register", body=body)
         expect(reply.status == 409, f"registering {wide!r} answered {reply.status}, not 409")
         return f"registering {wide!r}: 409, the account exists"
+
+    @check("email NFKC login", hostile="9 email login", needs=("email", "password"))
+    def probe_email_normalisation(self) -> str:
+        assert self.email is not None
+        wide = full_width(self.email.split("@")[0]) + "@" + self.email.split("@")[1].upper()
+        reply = self.request("POST", LOGIN, body={"email": wide, "password": self.password})
+        expect(reply.status == 200, f"login as {wide!r} answered {reply.status}, not 200")
+        return f"login as {wide!r}: 200, the same account"
 
     # --- 7: a signed token whose sub is no row id ---
 
