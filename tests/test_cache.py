@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,6 +20,7 @@ from tests.conftest import settings_env
 from tests.support import bearer, insert_user
 
 Client = AsyncTestClient  # type: ignore[type-arg]
+Headers = dict[str, str]
 
 
 def _sample(metrics: str, name: str, **labels: str) -> float:
@@ -140,18 +143,22 @@ async def test_concurrent_misses_compute_once_and_writes_are_fresh_on_every_work
         assert {m.json()["full_name"] for m in mes} == {"After"}
 
 
-async def test_hits_are_served_compressed_and_equal_to_the_computed_page(
-    client: Client, db: asyncpg.Connection
-) -> None:
-    headers = {
-        **bearer(await insert_user(db, "zip@example.com", tier="pro")),
-        "Accept-Encoding": "gzip",
-    }
+async def _gzip_reader(db: asyncpg.Connection, email: str, tier: str, signals: int) -> Headers:
+    """A user of `tier` whose client accepts gzip, and `signals` signals of that tier."""
     await db.execute(
         "INSERT INTO signals"
         " (symbol, direction, entry_price, target_price, stop_loss, confidence, tier)"
-        " SELECT 'ETH/USD', 'long', 3000, 3300, 2900, 0.9, 'pro' FROM generate_series(1, 30)"
+        " SELECT 'ETH/USD', 'long', 3000, 3300, 2900, 0.9, $1 FROM generate_series(1, $2)",
+        tier,
+        signals,
     )
+    return {**bearer(await insert_user(db, email, tier=tier)), "Accept-Encoding": "gzip"}
+
+
+async def test_hits_are_served_compressed_and_equal_to_the_computed_page(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    headers = await _gzip_reader(db, "zip@example.com", "pro", 30)
     answers = [await client.get("/api/signals/subscribed", headers=headers) for _ in range(4)]
     assert [a.headers["x-cache"] for a in answers] == ["MISS", "HIT", "HIT", "HIT"]
     assert all(a.headers.get("content-encoding") == "gzip" for a in answers)  # >= 1000 bytes
@@ -185,3 +192,73 @@ async def test_tier_pages_never_cross_tiers(client: Client, db: asyncpg.Connecti
     assert all(symbols == {"STARTER", "PRO"} for _, symbols in seen["pro"] + seen["another"])
     assert seen["pro"][0][0] == "MISS" and seen["another"][0][0] == "HIT"  # shared per tier
     assert [cache for cache, _ in seen["starter"]] == ["MISS", "HIT", "HIT"]
+
+
+async def _raw_get(client: Client, path: str, headers: dict[str, str]) -> tuple[str, str, bytes]:
+    """X-Cache, Content-Encoding and the body exactly as sent (not decoded)."""
+    async with client.stream("GET", path, headers=headers) as response:
+        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        return response.headers["x-cache"], response.headers.get("content-encoding", ""), raw
+
+
+async def _entry(redis: aioredis.Redis, key: bytes) -> dict[bytes, bytes]:
+    """The entry once the write the response did not wait for has landed."""
+    for _ in range(200):
+        if entry := await redis.hgetall(key):
+            return entry  # type: ignore[no-any-return]
+        await asyncio.sleep(0.01)
+    raise AssertionError("the entry was never written")
+
+
+async def test_the_miss_sends_the_gzip_it_stores_and_hits_send_the_same_bytes(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    headers = await _gzip_reader(db, "once@example.com", "elite", 25)
+    path = "/api/signals/subscribed"
+    miss = await _raw_get(client, path, headers)
+    entry = await _entry(redis, b"{c:signals}:e:elite:" + path.encode() + b"?")
+    hits = [await _raw_get(client, path, headers) for _ in range(2)]
+    assert miss[:2] == ("MISS", "gzip") and [h[:2] for h in hits] == [("HIT", "gzip")] * 2
+    assert miss[2] == hits[0][2] == hits[1][2] == entry[b"z"]  # compressed once, as stored
+    assert gzip.decompress(miss[2]) == entry[b"b"]  # one layer of gzip over the JSON body
+    assert len(msgspec.json.decode(entry[b"b"])["items"]) == 25
+    assert not await redis.exists(b"{c:signals}:lock:elite:" + path.encode() + b"?")
+
+
+async def test_a_small_body_is_sent_plain_on_miss_and_hit(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    user_id = await insert_user(db, "small@example.com", full_name="S")
+    headers = {**bearer(user_id), "Accept-Encoding": "gzip"}
+    miss = await _raw_get(client, "/api/users/profile", headers)
+    entry = await _entry(redis, f"{{u:{user_id}}}:e:profile:/api/users/profile?".encode())
+    hit = await _raw_get(client, "/api/users/profile", headers)
+    assert (miss[:2], hit[:2]) == (("MISS", ""), ("HIT", ""))  # under 1000 bytes: no gzip
+    assert miss[2] == hit[2] == entry[b"b"] and entry[b"z"] == b""
+
+
+async def _evalsha_calls(redis: aioredis.Redis) -> int:
+    """Script calls that ran (a NOSCRIPT answer, once per script, loads it and retries)."""
+    stats = (await redis.info("commandstats")).get("cmdstat_evalsha", {})
+    return int(stats.get("calls", 0)) - int(stats.get("failed_calls", 0))
+
+
+async def test_a_miss_is_two_script_calls_and_a_hit_one(
+    client: Client, db: asyncpg.Connection, redis: aioredis.Redis
+) -> None:
+    """Counted by Valkey itself (INFO commandstats): the gate's call, then the write."""
+    user_id = await insert_user(db, "trips@example.com", tier="pro")
+    headers = bearer(user_id)
+    assert (await client.get("/api/auth/me", headers=headers)).status_code == 200  # record
+    entries = {
+        "/api/users/profile": f"{{u:{user_id}}}:e:profile:/api/users/profile?",
+        "/api/signals/subscribed": "{c:signals}:e:pro:/api/signals/subscribed?",
+    }
+    for path, key in entries.items():
+        await redis.config_resetstat()
+        miss = await client.get(path, headers=headers)
+        await _entry(redis, key.encode())
+        after_miss = await _evalsha_calls(redis)
+        hit = await client.get(path, headers=headers)
+        assert (miss.headers["x-cache"], hit.headers["x-cache"]) == ("MISS", "HIT"), path
+        assert (after_miss, await _evalsha_calls(redis)) == (2, 3), path

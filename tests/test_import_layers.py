@@ -42,9 +42,14 @@ BAD_IMPORTS = {
         "No cycles between packages or modules",
     ),
     "caching imports auth": (
-        "alpine_api/caching.py",
+        "alpine_api/caching/policies.py",
         "from alpine_api.auth import current",
         "alpine_api: cli -> app -> areas",
+    ),
+    "cache policies import the responses": (
+        "alpine_api/caching/policies.py",
+        "from alpine_api.caching import responses",
+        "caching: every module placed",
     ),
     "the app starts an embedded server": (
         "alpine_api/app.py",

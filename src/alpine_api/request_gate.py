@@ -17,12 +17,13 @@ For each /api request it
    owner's quota (and, on a cluster, no script touches two clients' slots);
 5. answers 429 when over the limit, else calls the app and adds the rate-limit headers.
 
-Cached GETs (FAST_ROUTES) are answered by the gate itself when it can: the same script
-call also returns the current cached response for this request (the user's own entry, or
-their tier's entry on a single Redis, where the tier is the last one seen for the user
-and is checked against the record that comes back). A hit is then one Redis round trip
-and no handler at all; the gzip form stored with the entry is sent as is. Anything else
-(a miss, a tier change, an inactive user) goes on to the handler, which computes.
+Cached GETs (caching.GATE_ROUTES) are answered by the gate itself when it can: the same
+script call also looks up the cached response for this request (the user's own entry, or
+on a single Redis the entry of the tier their record names). A hit is then one Redis
+round trip and no handler at all; the gzip form stored with the entry is sent as is. On
+a miss the call has also taken the compute lock, and the lookup is handed on to the
+handler's caching.cached_json, which computes and stores without reading again (see
+caching/gate.py).
 
 Redis unreachable: requests pass (counted in rate_limit_unavailable_total) or, with
 ALPINE_RATE_LIMIT_FAIL_OPEN=false, get 503; auth falls back to PostgreSQL either way.
@@ -39,29 +40,19 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from alpine_api.auth.current import Credentials, cached_user, load_user
-from alpine_api.auth.schemas import CurrentUser
-from alpine_api.caching import ME, PROFILE, SIGNALS, CachePolicy, entry_location
+from alpine_api.caching import GATE_ROUTES, CachePolicy, gate_answer, gate_lookup, hand_on
+from alpine_api.caching.gate import LOCK_MS, GateLookup
 from alpine_api.config import Settings
 from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.openapi import is_public
 from alpine_api.http.query import query_problem
 from alpine_api.http.raw import bearer_token, header, send_error, send_json
-from alpine_api.metrics import CACHE_HITS
 from alpine_api.rate_limits import ClientAddress, Limits, Policy
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import UNKNOWN, GateResult
 from alpine_api.services import Services
 from alpine_api.tokens import Claims
-
-# Cached GET routes the gate may answer from Redis directly (see the module docstring).
-FAST_ROUTES: dict[str, CachePolicy] = {
-    "/api/auth/me": ME,
-    "/api/users/profile": PROFILE,
-    "/api/signals/subscribed": SIGNALS,
-}
-_FAST_HITS = {policy.name: CACHE_HITS.labels(cache=policy.name) for policy in FAST_ROUTES.values()}
-TIER_HINTS_MAX = 100_000
 
 
 def _accepts_gzip(scope: Scope) -> bool:
@@ -117,9 +108,8 @@ class _Plan:
     policy: Policy
     limiter: str
     limit_args: tuple[int, ...]
-    fast: CachePolicy | None = None  # a FAST_ROUTES route the gate may answer itself
-    cached: tuple[str, str] | None = None  # (generation key, entry key) to read with the check
-    tier_hint: str = ""
+    fast: CachePolicy | None = None  # a GATE_ROUTES route the gate may answer itself
+    lookup: GateLookup | None = None  # the cached response to look up with the check
 
 
 def request_gate(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
@@ -159,7 +149,6 @@ class _Gate:
         self.limiting = settings.rate_limit_enabled
         self.limits = limits
         self.client = client
-        self.tier_hints: dict[int, str] = {}  # user id -> tier last seen in their record
 
     async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/api/"):
@@ -187,7 +176,7 @@ class _Gate:
                     send, 429, policy.detail, [*headers, (b"retry-after", retry_after)]
                 )
                 return
-        if plan.fast is not None and await self._send_cached(scope, send, plan, result, headers):
+        if plan.fast is not None and await _send_cached(send, plan, result, headers):
             return
         await _run_with_headers(app, scope, receive, send, headers)
 
@@ -212,20 +201,18 @@ class _Gate:
         return plan
 
     def _find_cached(self, scope: HTTPScope, plan: _Plan, user_id: int) -> None:
-        """For a FAST_ROUTES GET, the cached entry the gate call should read as well."""
-        fast = FAST_ROUTES.get(scope["path"])
+        """For a GATE_ROUTES GET, the cached response the gate call should look up too."""
+        fast = GATE_ROUTES.get(scope["path"])
         if fast is None or query_problem(scope) is not None:
             return  # the handler answers 400: never a cached body for such a query
         plan.fast = fast
-        if fast is ME:
-            return  # answered from the user's record itself
-        # A tier's entries live in their own slot: only on a single Redis.
-        if fast.scope == "tier" and not self.settings.redis_cluster:
-            plan.tier_hint = self.tier_hints.get(user_id, "")
-        if fast.scope == "user" or plan.tier_hint:
-            path, query = scope["path"], scope["query_string"]
-            tag, variant = entry_location(fast, user_id, plan.tier_hint, path, query)
-            plan.cached = (keys.generation(tag), keys.cache_entry(tag, variant))
+        plan.lookup = gate_lookup(
+            fast,
+            user_id,
+            scope["path"],
+            scope["query_string"],
+            cluster=self.settings.redis_cluster,
+        )
 
     async def _check(
         self, svc: Services, scope: Scope, plan: _Plan
@@ -238,9 +225,12 @@ class _Gate:
             plan.limit_args if self.limiting else (),
             user_id=user_id,
             jti=claims.jti if claims is not None and user_id else "",
-            cached=plan.cached,
-            gzip=plan.cached is not None and _accepts_gzip(scope),
+            cached=plan.lookup.keys() if plan.lookup is not None else (),
+            gzip=plan.lookup is not None and _accepts_gzip(scope),
+            lock_ms=LOCK_MS,
         )
+        if plan.lookup is not None:
+            hand_on(scope["state"], plan.lookup, result)
         if user_id is not None:
             assert claims is not None
             scope["auth"] = Credentials(claims, result)
@@ -263,30 +253,13 @@ class _Gate:
                 return
         await app(scope, receive, send)
 
-    async def _send_cached(
-        self,
-        scope: Scope,
-        send: Send,
-        plan: _Plan,
-        result: GateResult,
-        headers: list[tuple[bytes, bytes]],
-    ) -> bool:
-        """Answer a FAST_ROUTES GET from what the gate call returned; False on a miss."""
-        fast = plan.fast
-        user: CurrentUser | None = scope.get("user")
-        if fast is None or user is None or result.record is None or result.revoked != 0:
-            return False  # only a user Redis vouched for is answered from Redis
-        if len(self.tier_hints) >= TIER_HINTS_MAX:
-            self.tier_hints.clear()
-        self.tier_hints[user.id] = user.tier
-        if fast is ME:
-            body, gz = result.record, False
-        elif result.cached is not None and (fast.scope != "tier" or user.tier == plan.tier_hint):
-            body, gz = result.cached, result.cached_gzip
-        else:
-            return False
-        if not body:
-            return False
-        _FAST_HITS[fast.name].inc()
-        await _send_hit(send, body, gz, headers)
-        return True
+
+async def _send_cached(
+    send: Send, plan: _Plan, result: GateResult, headers: list[tuple[bytes, bytes]]
+) -> bool:
+    """Answer a GATE_ROUTES GET from what the gate call returned; False on a miss."""
+    answer = None if plan.fast is None else gate_answer(plan.fast, result)
+    if answer is None:
+        return False
+    await _send_hit(send, *answer, headers)
+    return True

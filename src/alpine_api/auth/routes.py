@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Response, get, post
 from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
@@ -18,14 +17,11 @@ from alpine_api.auth.schemas import (
     RegisterRequest,
     TokenResponse,
 )
-from alpine_api.caching import ME, json_response
+from alpine_api.caching import record_response
 from alpine_api.http.openapi import ERRORS_OPT, PUBLIC
-from alpine_api.metrics import CACHE_HITS, CACHE_MISSES
 from alpine_api.services import AnyRequest, services
 
 LOGIN_FAILED = "Incorrect email or password"
-_me_hits = CACHE_HITS.labels(cache=ME.name)
-_me_misses = CACHE_MISSES.labels(cache=ME.name)
 
 
 class Conflict(ClientException):
@@ -94,11 +90,7 @@ async def logout(request: UserRequest) -> None:
 )
 async def me(request: UserRequest) -> Response[bytes]:
     gate = request.auth.gate
-    if gate is not None and gate.record is not None:
-        _me_hits.inc()
-        return json_response(gate.record, hit=True)  # the cached record is this very body
-    _me_misses.inc()
-    return json_response(msgspec.json.encode(request.user), hit=False)
+    return record_response(gate.record if gate is not None else None, request.user)
 
 
 route_handlers = [register, login, logout, me]

@@ -22,7 +22,8 @@ class CacheRead(NamedTuple):
     state: Lookup
     body: bytes | None
     generation: bytes
-    token: str
+    token: str  # names the caller that may hold the compute lock
+    gzip: bool = False  # `body` is the stored gzip form
 
 
 class CacheStore:
@@ -38,18 +39,20 @@ class CacheStore:
     def _keys(tag: str, variant: str) -> list[str]:
         return [keys.generation(tag), keys.cache_entry(tag, variant), keys.cache_lock(tag, variant)]
 
-    async def read(self, tag: str, variant: str, lock_ms: int) -> CacheRead:
+    async def read(self, tag: str, variant: str, lock_ms: int, *, gzip: bool) -> CacheRead:
+        """The entry (its gzip form when `gzip` and stored), or the lock, or WAIT."""
         token = f"{self._token_prefix}{next(self._tokens)}"
-        state, body, generation = await self._get(
-            keys=self._keys(tag, variant), args=[lock_ms, token]
+        state, body, generation, body_gzip = await self._get(
+            keys=self._keys(tag, variant), args=[lock_ms, token, "z" if gzip else "b"]
         )
-        return CacheRead(Lookup(int(state)), body or None, generation, token)
+        return CacheRead(Lookup(int(state)), body or None, generation, token, bool(body_gzip))
 
     async def write(
         self, tag: str, variant: str, read: CacheRead, body: bytes, gz: bytes, ttl_ms: int
     ) -> bool:
         """Store `body` (and its gzip form, empty when not worth it) under the generation
-        `read` saw; False when a write moved the generation meanwhile."""
+        `read` saw and release the lock `read` took; False when a write moved the
+        generation meanwhile."""
         stored = await self._set(
             keys=self._keys(tag, variant), args=[read.generation, body, ttl_ms, read.token, gz]
         )

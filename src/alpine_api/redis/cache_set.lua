@@ -2,7 +2,8 @@
 -- release the compute lock if this caller still holds it.
 --
 -- KEYS[1]  generation counter   KEYS[2] entry hash   KEYS[3] compute lock
--- ARGV[1]  generation read by cache_get   ARGV[2] body   ARGV[3] ttl in ms   ARGV[4] token
+-- ARGV[1]  generation the lookup read (gate.lua or cache_get.lua)   ARGV[2] body
+-- ARGV[3]  ttl in ms   ARGV[4] the token that took the lock (the lookup's)
 -- ARGV[5]  the body gzip-compressed, or '' when it is too small to be worth compressing
 
 local stored = 0

@@ -6,15 +6,22 @@
 -- KEYS[3]  (optional) the user's cached record
 -- KEYS[4]  (optional) the user's generation counter (bumped by every write to the user)
 -- KEYS[5]  (optional) generation counter of a cached response's namespace
--- KEYS[6]  (optional) that cached response (hash {g, b, z}, see cache_set.lua)
--- ARGV[1]  nonce naming this request          ARGV[2] the token's jti (with KEYS[2])
--- ARGV[3]  (with KEYS[6]) 'z' to prefer the gzip form of the cached body, else 'b'
+-- KEYS[6..] (with KEYS[5]) that cached response (hash {g, b, z}, see cache_set.lua) and
+--          its compute lock: one (entry, lock) pair, or one pair per tier (starter, pro,
+--          elite) for a response shared by a tier, of which the user's record picks one
+-- ARGV[1]  nonce naming this request (also the compute lock's token)
+-- ARGV[2]  the token's jti (with KEYS[2])
+-- ARGV[3]  (with KEYS[5]) 'z' to prefer the gzip form of the cached body, else 'b',
+--          then the compute lock's time to live in ms ('z5000')
 -- ARGV[4..] limits as (limit, window ms) pairs, none = rate limiting off. Without KEYS[2]
 --          the first pair is the client's. With KEYS[2] there is one pair per tier
 --          (starter, pro, elite) and the user's record picks it.
 --
 -- Returns {policy, allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1),
---          record | false, generation, cached body | false, 1 if that body is gzip}.
+--          record | false, generation, cached body | false, 1 if that body is gzip,
+--          lookup, the namespace's generation, number of the (entry, lock) pair read}.
+-- lookup (as cache_get.lua's state): 0 not looked up, 1 hit, 2 miss and this call took the
+-- compute lock, 3 miss while another caller holds it.
 -- policy: the number of the pair the request was counted under (1, 2, 3), 0 when the
 -- token is refused (revoked, user inactive) and -1 when its validity is unknown here
 -- (no record or incomplete revocations): neither is counted, the caller counts the
@@ -110,6 +117,7 @@ end
 
 local policy, allowed, remaining, reset = 0, 1, 0, 0
 local revoked, record, generation = -1, false, '0'
+local tier = 0  -- the user's tier (1..3) once the record vouches for them
 if KEYS[2] then
   if redis.call('HEXISTS', KEYS[2], '_synced') == 1 then
     revoked = redis.call('HEXISTS', KEYS[2], ARGV[2])
@@ -120,6 +128,7 @@ if KEYS[2] then
     policy = 0
   elseif revoked == 0 and record then
     local user = cjson.decode(record)
+    tier = TIERS[user.tier] or 0
     policy = user.is_active and (TIERS[user.tier] or 1) or 0
   else
     policy = -1
@@ -132,18 +141,38 @@ if ARGV[4] and policy > 0 then
   allowed, remaining, reset = take(KEYS[1], limit, window, ARGV[1])
 end
 
--- A cached response for this request, if current: served straight from the gate
--- (one round trip in all), after the caller has checked the record it comes with.
-local body, gzipped = false, 0
-if KEYS[6] and policy > 0 and allowed == 1 then
-  local entry = redis.call('HMGET', KEYS[6], 'g', 'b', 'z')
-  if entry[1] and entry[1] == (redis.call('GET', KEYS[5]) or '0') then
-    if ARGV[3] == 'z' and entry[3] and entry[3] ~= '' then
+-- The cached response for this request. Current: returned, and the caller serves it (one
+-- round trip in all) after checking the record it comes with. Absent or stale: this call
+-- takes the compute lock for the caller unless another caller holds it, and returns the
+-- generation to store the computed body under (cache_set.lua), so a miss costs this call
+-- and the write. An entry written under an older generation is stale: writes bump the
+-- generation instead of scanning for keys to delete.
+local body, gzipped, lookup, cache_generation, pair = false, 0, 0, '0', 0
+if KEYS[5] and policy > 0 and allowed == 1 then
+  pair = 1
+  if #KEYS > 7 then
+    pair = tier  -- one pair per tier
+  end
+end
+if pair > 0 then
+  local entry_key, lock_key = KEYS[4 + 2 * pair], KEYS[5 + 2 * pair]
+  cache_generation = redis.call('GET', KEYS[5]) or '0'
+  local entry = redis.call('HMGET', entry_key, 'g', 'b', 'z')
+  if entry[1] == cache_generation and entry[2] then
+    lookup = 1
+    if string.sub(ARGV[3], 1, 1) == 'z' and entry[3] and entry[3] ~= '' then
       body, gzipped = entry[3], 1
     else
       body = entry[2]
     end
+  elseif redis.call('SET', lock_key, ARGV[1], 'NX', 'PX', string.sub(ARGV[3], 2)) then
+    lookup = 2
+  else
+    lookup = 3
   end
 end
 
-return {policy, allowed, remaining, reset, revoked, record, generation, body, gzipped}
+return {
+  policy, allowed, remaining, reset, revoked, record, generation,
+  body, gzipped, lookup, cache_generation, pair,
+}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from alpine_api.redis import keys
+from alpine_api.redis.cache import CacheRead, Lookup
 from alpine_api.redis.client import RedisServer
 
 # GateResult.policy for a user's request that was not counted (see gate.lua).
@@ -23,8 +24,11 @@ class GateResult(NamedTuple):
     revoked: int  # -1 unknown (ask PostgreSQL), 0 not revoked, 1 revoked
     record: bytes | None  # the user's cached record, when asked for and present
     generation: bytes  # the user's generation when the record was read
-    cached: bytes | None  # the cached response asked for, if current
-    cached_gzip: bool  # `cached` is gzip-compressed
+    # The cached-response lookup asked for (its token is this call's nonce), and the
+    # number of the (entry, lock) pair it concerns (see gate.lua); None when not asked
+    # or not made (token refused or unknown, request over the limit).
+    cache: CacheRead | None
+    cache_pair: int
 
 
 class Gate:
@@ -42,14 +46,17 @@ class Gate:
         *,
         user_id: int | None = None,
         jti: str = "",
-        cached: tuple[str, str] | None = None,
+        cached: Sequence[str] = (),
         gzip: bool = False,
+        lock_ms: int = 0,
     ) -> GateResult:
         """One EVALSHA. `limits`: flat (limit, window ms) pairs, empty to skip limiting;
         without `user_id` the first pair applies, with it (which adds the auth lookups)
         one pair per tier, starter first, and the user's cached record picks it.
-        `cached` (a namespace's generation key and an entry key, in the user's slot on a
-        cluster) adds a cached-response lookup. Raises when Redis does not answer."""
+        `cached` (a namespace's generation key, then (entry, lock) key pairs: one, or one
+        per tier; in the user's slot on a cluster) adds a cached-response lookup that
+        on a miss takes the compute lock for `lock_ms`, with this call's nonce as its token.
+        Raises when Redis does not answer."""
         nonce = f"{self._prefix}{next(self._counter) & 0xFFFFFFFF:08x}"
         if user_id is None:
             script_keys = [limiter_key]
@@ -60,12 +67,17 @@ class Gate:
                 keys.user_record(user_id),
                 keys.generation(keys.user_tag(user_id)),
             ]
-            if cached is not None:
-                script_keys += cached
+            script_keys += cached
         reply = await self._script(
-            keys=script_keys, args=[nonce, jti, "z" if gzip else "b", *limits]
+            keys=script_keys, args=[nonce, jti, f"{'z' if gzip else 'b'}{lock_ms}", *limits]
         )
-        policy, allowed, remaining, reset_ms, revoked, record, generation, body, body_gzip = reply
+        policy, allowed, remaining, reset_ms, revoked, record, generation = reply[:7]
+        body, body_gzip, lookup, cache_generation, pair = reply[7:]
+        cache = None
+        if lookup:
+            cache = CacheRead(
+                Lookup(lookup), body or None, cache_generation, nonce, bool(body_gzip)
+            )
         return GateResult(
             int(policy),
             bool(allowed),
@@ -74,6 +86,6 @@ class Gate:
             int(revoked),
             record or None,
             generation,
-            body or None,
-            bool(body_gzip),
+            cache,
+            int(pair),
         )
