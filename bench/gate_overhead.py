@@ -10,7 +10,8 @@ repeated; medians reported:
   its own, on which Valkey's time per gate decision (`usec_per_call` of EVALSHA in INFO
   commandstats, reset before each of these runs) is read;
 - profile HIT: GET /api/users/profile with a token (auth + rate limit + cache hit).
-Redis round trips per cached authenticated request are counted with MONITOR.
+Redis round trips per cached authenticated request (a hit) and per cache miss are counted
+with MONITOR.
 
     uv run python -m bench.gate_overhead [--seconds 5] [--rounds 3] [--before REV]
 """
@@ -38,6 +39,7 @@ from alpine_api.tokens import TokenService
 from bench.harness import (
     JWT_SECRET,
     UNLIMITED,
+    Stack,
     WrkResult,
     admin_connection,
     machine,
@@ -91,10 +93,21 @@ def timed_wrk(name: str, url: str, redis_url: str, seconds: int) -> tuple[WrkRes
     return result, float(stats["usec_per_call"])
 
 
-def round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200) -> float:
-    """Top-level Redis commands per cached authenticated request, read from MONITOR
-    (commands a Lua script runs inside Redis are tagged `lua` there and not counted)."""
-    stop = threading.Event()
+def bench_user(st: Stack) -> dict[str, str]:
+    """A starter user of the stack's database: the Authorization header of their token."""
+    with admin_connection(st) as conn:
+        user_id = conn.execute(
+            "INSERT INTO users (email, password_hash, full_name) VALUES"
+            " ('bench@example.com', 'x', 'Bench User') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+    return {"Authorization": f"Bearer {TokenService(JWT_SECRET, 86400).issue(user_id)[0]}"}
+
+
+@contextmanager
+def monitored(redis_url: str) -> Iterator[list[str]]:
+    """The top-level Redis commands sent while the block runs, read from MONITOR (commands
+    a Lua script runs inside Redis are tagged `lua` there and not counted)."""
+    stop, ready = threading.Event(), threading.Event()
     counted: list[str] = []
 
     def watch() -> None:
@@ -108,20 +121,42 @@ def round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200
                 ):
                     counted.append(command["command"].split()[0])
 
-    ready = threading.Event()
-    with httpx.Client(base_url=base) as http:
-        http.get("/api/users/profile", headers=headers)  # warm: entry and user record cached
-        thread = threading.Thread(target=watch, daemon=True)
-        thread.start()
-        ready.wait(5)
-        time.sleep(0.2)
-        for _ in range(n):
-            assert http.get("/api/users/profile", headers=headers).headers["x-cache"] == "HIT"
-        time.sleep(0.5)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    ready.wait(5)
+    time.sleep(0.2)
+    try:
+        yield counted
+    finally:
+        time.sleep(0.5)  # writes nothing waits for (a miss's cache_set) land meanwhile
         stop.set()
         redis.Redis.from_url(redis_url).ping()  # wakes the monitor so it sees `stop`
         thread.join(5)
-    print("top-level commands seen:", {c: counted.count(c) for c in set(counted)})
+        print("top-level commands seen:", {c: counted.count(c) for c in set(counted)})
+
+
+def round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200) -> float:
+    """Top-level Redis commands per cached authenticated request (a hit)."""
+    with httpx.Client(base_url=base) as http:
+        http.get("/api/users/profile", headers=headers)  # warm: entry and user record cached
+        with monitored(redis_url) as counted:
+            for _ in range(n):
+                assert http.get("/api/users/profile", headers=headers).headers["x-cache"] == "HIT"
+    return len(counted) / n
+
+
+def miss_round_trips(redis_url: str, base: str, headers: dict[str, str], n: int = 200) -> float:
+    """Top-level Redis commands per cache miss of an authenticated request whose user
+    record is cached: GET /api/signals/subscribed (a tier-scoped page) with a query no
+    other request has, so every one misses."""
+    path = "/api/signals/subscribed"
+    with httpx.Client(base_url=base) as http:
+        http.get(path, headers=headers)  # warm: the user's record cached
+        with monitored(redis_url) as counted:
+            for i in range(n):
+                query = {"min_confidence": f"0.{i + 1:06d}"}
+                response = http.get(path, headers=headers, params=query)
+                assert response.headers["x-cache"] == "MISS"
     return len(counted) / n
 
 
@@ -164,13 +199,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with stack() as st:
-        with admin_connection(st) as conn:
-            user_id = conn.execute(
-                "INSERT INTO users (email, password_hash, full_name) VALUES"
-                " ('bench@example.com', 'x', 'Bench User') RETURNING id"
-            ).fetchone()[0]  # type: ignore[index]
-        token = TokenService(JWT_SECRET, 86400).issue(user_id)[0]
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bench_user(st)
         old = {"ALPINE_RATE_LIMIT": UNLIMITED}
         with (
             source_of(args.before) as before_src,
@@ -184,6 +213,7 @@ def main() -> None:
             server(st, PYTHONPATH=str(before_src), ALPINE_RATE_LIMIT_ENABLED="false") as before_off,
         ):
             trips = round_trips(after_valkey, on, auth)
+            miss_trips = miss_round_trips(after_valkey, on, auth)
             servers = {"after on": on, "after off": off, "before on": before_on}
             servers["before off"] = before_off
             valkeys = {"before": before_valkey, "after": after_valkey}
@@ -198,7 +228,8 @@ def main() -> None:
         f"Valkey usec_per_call of the gate script: {usec_after:.2f} "
         f"(before: {usec_before:.2f}); "
         f"cache HIT at {hit.requests_per_second / bare.requests_per_second:.2f} of bare; "
-        f"Redis commands per cached authenticated request: {trips:.2f}"
+        f"Redis commands per cached authenticated request: {trips:.2f}, "
+        f"per cache miss: {miss_trips:.2f}"
     )
     markdown = (
         f"Machine: {machine()}\n\nCommand: `uv run python -m bench.gate_overhead "
@@ -209,7 +240,13 @@ def main() -> None:
     print(markdown)
     write_results(
         "gate_overhead",
-        {"machine": machine(), "results": results, "round_trips": trips, "usec_per_call": usec},
+        {
+            "machine": machine(),
+            "results": results,
+            "round_trips": trips,
+            "miss_round_trips": miss_trips,
+            "usec_per_call": usec,
+        },
         markdown,
     )
 
