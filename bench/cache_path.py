@@ -17,18 +17,17 @@ Redis top-level commands per hit and per miss are counted with MONITOR on both.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from bench import harness
 from bench.gate_overhead import (
+    before_after_args,
+    before_and_after,
     bench_user,
     miss_round_trips,
     round_trips,
-    source_of,
-    valkey_of_its_own,
 )
-from bench.harness import WrkResult, admin_connection, median_of, server, stack, wrk
+from bench.harness import WrkResult, admin_connection, median_of, stack, wrk
 
 # The last commit whose cache miss read the entry again in the handler.
 READ_TWICE = "c0d2378"
@@ -57,11 +56,7 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--before", default=READ_TWICE, help="commit to compare with")
-    args = parser.parse_args()
+    args = before_after_args(READ_TWICE)
 
     with stack() as st:
         headers = {**bench_user(st), "Accept-Encoding": "gzip"}
@@ -71,17 +66,7 @@ def main() -> None:
                 " confidence, tier) SELECT 'BTC/USD', 'long', 60000 + i, 66000 + i, 57000 + i,"
                 " 0.9, 'starter' FROM generate_series(1, 60) AS i"
             )
-        with (
-            source_of(args.before) as before_src,
-            valkey_of_its_own(st.root / "valkey-before") as before_valkey,
-            valkey_of_its_own(st.root / "valkey-after") as after_valkey,
-            server(
-                st, PYTHONPATH=str(before_src), ALPINE_REDIS_URL=before_valkey, **harness.NO_LIMITS
-            ) as before,
-            server(st, ALPINE_REDIS_URL=after_valkey, **harness.NO_LIMITS) as after,
-        ):
-            valkeys = {"before": before_valkey, "after": after_valkey}
-            servers = {"before": before, "after": after}
+        with before_and_after(st, args.before, **harness.NO_LIMITS) as (servers, valkeys):
             trips = {
                 v: (
                     round_trips(valkeys[v], servers[v], headers),

@@ -83,6 +83,22 @@ def valkey_of_its_own(data_dir: Path) -> Iterator[str]:
         valkey.stop()
 
 
+@contextmanager
+def before_and_after(
+    st: Stack, rev: str, **env: str
+) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """Two servers, on the code of commit `rev` and on this checkout, each with a fresh
+    Valkey of its own: ({"before": base URL, "after": ...}, the same for the Valkey URLs)."""
+    with (
+        source_of(rev) as before_src,
+        valkey_of_its_own(st.root / "valkey-before") as before_valkey,
+        valkey_of_its_own(st.root / "valkey-after") as after_valkey,
+        server(st, PYTHONPATH=str(before_src), ALPINE_REDIS_URL=before_valkey, **env) as before,
+        server(st, ALPINE_REDIS_URL=after_valkey, **env) as after,
+    ):
+        yield {"before": before, "after": after}, {"before": before_valkey, "after": after_valkey}
+
+
 def timed_wrk(name: str, url: str, redis_url: str, seconds: int) -> tuple[WrkResult, float]:
     """wrk on `url` and Valkey's usec_per_call of EVALSHA meanwhile."""
     valkey = redis.Redis.from_url(redis_url)
@@ -91,6 +107,15 @@ def timed_wrk(name: str, url: str, redis_url: str, seconds: int) -> tuple[WrkRes
     stats = valkey.info("commandstats").get("cmdstat_evalsha", {"usec_per_call": 0.0})
     valkey.close()
     return result, float(stats["usec_per_call"])
+
+
+def before_after_args(before: str) -> argparse.Namespace:
+    """--seconds and --rounds of each wrk scenario, --before: the commit to compare with."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", default=before, help="commit to compare with")
+    return parser.parse_args()
 
 
 def bench_user(st: Stack) -> dict[str, str]:
@@ -192,11 +217,7 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--before", default=SLIDING_LOG, help="commit to compare with")
-    args = parser.parse_args()
+    args = before_after_args(SLIDING_LOG)
 
     with stack() as st:
         auth = bench_user(st)

@@ -16,18 +16,12 @@ repeated, medians reported:
 
 from __future__ import annotations
 
-import argparse
-
-from alpine_api.tokens import TokenService
-from bench.gate_overhead import source_of, valkey_of_its_own
+from bench.gate_overhead import before_after_args, before_and_after, bench_user
 from bench.harness import (
-    JWT_SECRET,
     UNLIMITED,
     WrkResult,
-    admin_connection,
     machine,
     median_of,
-    server,
     stack,
     table,
     write_results,
@@ -58,30 +52,13 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--before", default=STRING_KEYS, help="commit to compare with")
-    args = parser.parse_args()
+    args = before_after_args(STRING_KEYS)
 
     with stack() as st:
-        with admin_connection(st) as conn:
-            user_id = conn.execute(
-                "INSERT INTO users (email, password_hash, full_name) VALUES"
-                " ('bench@example.com', 'x', 'Bench User') RETURNING id"
-            ).fetchone()[0]  # type: ignore[index]
-        auth = {"Authorization": f"Bearer {TokenService(JWT_SECRET, 86400).issue(user_id)[0]}"}
+        auth = bench_user(st)
         limits = {f"ALPINE_{n}": UNLIMITED for n in ("RATE_LIMIT", "RATE_LIMIT_PRO")}
-        with (
-            source_of(args.before) as before_src,
-            valkey_of_its_own(st.root / "valkey-before") as before_valkey,
-            valkey_of_its_own(st.root / "valkey-after") as after_valkey,
-            server(
-                st, PYTHONPATH=str(before_src), ALPINE_REDIS_URL=before_valkey, **limits
-            ) as before,
-            server(st, ALPINE_REDIS_URL=after_valkey, **limits) as after,
-        ):
-            runs = measure({"before": before, "after": after}, auth, args.seconds, args.rounds)
+        with before_and_after(st, args.before, **limits) as (servers, _):
+            runs = measure(servers, auth, args.seconds, args.rounds)
     results = {name: median_of(r) for name, r in runs.items()}
     rps = {name: r.requests_per_second for name, r in results.items()}
     ratios = "; ".join(
