@@ -26,7 +26,7 @@ from alpine_api.caching.policies import (
     TIERS,
     CachePolicy,
     count,
-    entry_location,
+    entry_variants,
 )
 from alpine_api.redis import keys
 from alpine_api.redis.cache import CacheRead, Lookup
@@ -72,9 +72,7 @@ def gate_lookup(
     from the user's record) and for tier-scoped entries on a cluster."""
     if policy is ME or (policy.scope == "tier" and cluster):
         return None
-    tiers = TIERS if policy.scope == "tier" else ("",)
-    locations = [entry_location(policy, user_id, tier, path, query_string) for tier in tiers]
-    return GateLookup(locations[0][0], tuple(variant for _, variant in locations))
+    return GateLookup(*entry_variants(policy, user_id, TIERS, path, query_string))
 
 
 def hand_on(state: MutableMapping[str, Any], lookup: GateLookup, result: GateResult) -> None:

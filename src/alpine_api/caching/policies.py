@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, NamedTuple, Protocol
 
 from alpine_api.metrics import CACHE_HITS, CACHE_MISSES
@@ -45,16 +46,23 @@ def count(policy: CachePolicy, *, hit: bool) -> None:
     (_HITS if hit else _MISSES)[policy.name].inc()
 
 
+def entry_variants(
+    policy: CachePolicy, user_id: int, tiers: Sequence[str], path: str, query_string: bytes
+) -> tuple[str, tuple[str, ...]]:
+    """(hash tag, variants) of this request's entry: everything it depends on. A
+    tier-scoped policy has one variant per tier in `tiers`, the others one."""
+    query = query_string.decode("latin-1")
+    resource = f"{path}?{'&'.join(sorted(query.split('&'))) if query else ''}"
+    if policy.scope == "user":
+        return keys.user_tag(user_id), (f"{policy.name}:{resource}",)
+    if policy.scope == "tier":
+        return keys.namespace_tag(policy.name), tuple(f"{tier}:{resource}" for tier in tiers)
+    return keys.namespace_tag(policy.name), (f":{resource}",)
+
+
 def entry_location(
     policy: CachePolicy, user_id: int, tier: str, path: str, query_string: bytes
 ) -> tuple[str, str]:
-    """(hash tag, variant) of the entry for this request: everything it depends on."""
-    query = query_string.decode("latin-1")
-    canonical = "&".join(sorted(query.split("&"))) if query else ""
-    if policy.scope == "user":
-        tag, prefix = keys.user_tag(user_id), policy.name
-    elif policy.scope == "tier":
-        tag, prefix = keys.namespace_tag(policy.name), tier
-    else:
-        tag, prefix = keys.namespace_tag(policy.name), ""
-    return tag, f"{prefix}:{path}?{canonical}"
+    """(hash tag, variant) of the entry for this request, as seen by a user of `tier`."""
+    tag, (variant,) = entry_variants(policy, user_id, (tier,), path, query_string)
+    return tag, variant
