@@ -203,7 +203,7 @@ async def test_no_gzip_unless_accepted(sized_client: Client) -> None:
 
 
 async def test_cached_responses_are_compressed_too(client: Client, db: asyncpg.Connection) -> None:
-    """A cache HIT is served from stored bytes and still goes through compression."""
+    """The miss that computed a page and the hits after it send its stored gzip form."""
     user_id = await insert_user(db, "gzip@example.com")
     await db.executemany(
         "INSERT INTO signals (symbol, direction, entry_price, target_price, stop_loss,"
