@@ -27,6 +27,11 @@ NO_LIMITS = {
     for name in ("RATE_LIMIT", "RATE_LIMIT_PRO", "RATE_LIMIT_ELITE", "AUTH_RATE_LIMIT")
 }
 DEFAULT_PASSWORD = "correct horse battery"
+# For tests that count a burst's admissions exactly: a Redis reply slower than the usual
+# 250 ms timeout (a loaded machine, hundreds of calls queued at once) must not let a
+# request through uncounted (fail-open), which would be a count of the machine, not of
+# the limiter.
+EXACT_LIMITER = {"ALPINE_REDIS_TIMEOUT_MS": "5000", "ALPINE_RATE_LIMIT_FAIL_OPEN": "false"}
 # Cheap parameters: tests create many users; the service itself uses argon2's defaults.
 _test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

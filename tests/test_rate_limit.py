@@ -17,7 +17,7 @@ from alpine_api.config import load_settings
 from alpine_api.embedded import EmbeddedValkey
 from alpine_api.rate_limits import ClientAddress
 from tests.conftest import settings_env
-from tests.support import bearer, insert_user
+from tests.support import EXACT_LIMITER, bearer, insert_user
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -159,7 +159,7 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
 
 async def test_exactly_the_limit_passes_across_two_workers(serve, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
     user_id = await insert_user(db, "burst@example.com")
-    server = serve(workers=2, ALPINE_RATE_LIMIT="100/60")
+    server = serve(workers=2, ALPINE_RATE_LIMIT="100/60", **EXACT_LIMITER)
     headers = bearer(user_id)
     limits = httpx.Limits(max_connections=130)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:

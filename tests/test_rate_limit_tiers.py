@@ -16,7 +16,7 @@ from alpine_api.redis import keys
 from alpine_api.redis.client import RedisServer
 from alpine_api.redis.gate import Gate
 from tests.conftest import settings_env
-from tests.support import bearer, insert_user, token_for
+from tests.support import EXACT_LIMITER, bearer, insert_user, token_for
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 SMALL_TIERS = {
@@ -45,7 +45,7 @@ async def test_bursts_let_exactly_each_tiers_limit_through_across_two_workers(
 ) -> None:  # type: ignore[no-untyped-def]
     pro = bearer(await insert_user(db, "pro@example.com", tier="pro"))
     elite = bearer(await insert_user(db, "elite@example.com", tier="elite"))
-    server = serve(workers=2)  # the default limits: pro 300/60, elite 1000/60
+    server = serve(workers=2, **EXACT_LIMITER)  # the default limits: pro 300/60, elite 1000/60
     async with httpx.AsyncClient(
         base_url=server.url, limits=httpx.Limits(max_connections=100), timeout=60
     ) as http:
