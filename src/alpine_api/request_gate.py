@@ -9,7 +9,7 @@ For each /api request it
    per-IP policy (see rate_limits.py);
 3. runs the gate script: the user's revocation state and cached record, and the
    sliding-window decision under the policy of the tier that record names; the token and
-   that answer become the connection's `auth` (auth.current.Credentials), the record its
+   that answer become the connection's `auth` (auth.current.TokenAuth), the record its
    `user` when Redis vouches for it, so that no one looks again;
 4. when the script could not vouch for the token (revoked, user inactive, or not known
    to Redis), counts the request in a second call: against the user once PostgreSQL has
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from alpine_api.auth.current import Credentials, cached_user, load_user
+from alpine_api.auth.current import TokenAuth, cached_user, load_user
 from alpine_api.caching import GATE_ROUTES, CachePolicy, gate_answer, gate_lookup, hand_on
 from alpine_api.caching.gate import LOCK_MS, GateLookup
 from alpine_api.config import Settings
@@ -186,7 +186,7 @@ class _Gate:
         token = None if is_public(scope["route_handler"]) else bearer_token(scope)
         claims = svc.tokens.verify(token) if token else None
         if claims is not None:
-            scope["auth"] = Credentials(claims)
+            scope["auth"] = TokenAuth(claims)
         route_policy = self.limits.routes.get(scope["path"])
         # A route's own policy counts per IP; any other request per user when known.
         user_id = claims.user_id if claims is not None and route_policy is None else None
@@ -233,7 +233,7 @@ class _Gate:
             hand_on(scope["state"], plan.lookup, result)
         if user_id is not None:
             assert claims is not None
-            scope["auth"] = Credentials(claims, result)
+            scope["auth"] = TokenAuth(claims, result)
             if (user := cached_user(result)) is not None and user.is_active:
                 scope["user"] = user  # Redis vouched: no one else needs to look
             if self.limiting:

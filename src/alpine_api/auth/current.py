@@ -2,7 +2,7 @@
 
 The request gate (alpine_api.request_gate) verifies the bearer token's signature and, in
 the same Redis round trip as the rate-limit decision, fetches the user's revocation state
-and cached record. It leaves the connection's `auth` (Credentials: the claims and that
+and cached record. It leaves the connection's `auth` (TokenAuth: the claims and that
 answer) and, when Redis vouched for the user, its `user` (a CurrentUser). The
 `authenticated` guard completes the user from PostgreSQL when Redis could not answer:
 when Redis is down, restarted empty or evicted the keys, the answer comes from the
@@ -44,7 +44,7 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True, slots=True)
-class Credentials:
+class TokenAuth:
     """A request's verified bearer token (the connection's `auth`) and what the gate's
     Redis call said of it: None when Redis was not asked or did not answer."""
 
@@ -53,7 +53,7 @@ class Credentials:
 
 
 # The request of a route behind `authenticated`: `request.user` is the caller.
-UserRequest: TypeAlias = Request[CurrentUser, Credentials, Any]
+UserRequest: TypeAlias = Request[CurrentUser, TokenAuth, Any]
 
 
 def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
@@ -108,11 +108,11 @@ async def authenticated(
     scope = connection.scope
     if "user" in scope or is_public(handler):
         return
-    credentials: Credentials | None = scope.get("auth")
-    if credentials is None:
+    auth: TokenAuth | None = scope.get("auth")
+    if auth is None:
         raise unauthorized()
     svc = services_of(connection.app.state)
-    user = await load_user(svc, credentials.claims, credentials.gate)
+    user = await load_user(svc, auth.claims, auth.gate)
     if user is None:
         raise unauthorized()
     scope["user"] = user
