@@ -1,5 +1,6 @@
 """Who may call what: every API route is public by declaration (`opt={PUBLIC: True}`) or
-refuses a request without a token, and a public route identifies nobody.
+refuses a request without a token; a public route identifies nobody; a user Redis cannot
+vouch for is looked up in PostgreSQL, and while that is down the answer is 503, not 401.
 
 `open_operations` walks the app's routes, not the OpenAPI document, so a route hidden from
 the document is checked too; a route added outside `app.api_router`, whose guard would
@@ -19,6 +20,7 @@ from litestar.testing import AsyncTestClient
 
 from alpine_api.app import create_app
 from alpine_api.config import load_settings
+from alpine_api.embedded import EmbeddedPostgres
 from alpine_api.http.openapi import PUBLIC, is_public
 from tests.conftest import settings_env
 from tests.support import NO_LIMITS, bearer, insert_user
@@ -106,3 +108,17 @@ async def test_a_public_route_counts_a_token_holder_per_ip(
     assert [r.headers["x-ratelimit-remaining"] for r in with_token] == ["2", "1", "0"]
     assert anonymous.status_code == 429
     assert (own.status_code, own.headers["x-ratelimit-remaining"]) == (200, "2")
+
+
+async def test_a_user_redis_cannot_vouch_for_is_503_while_postgresql_is_down(
+    private_postgres: tuple[EmbeddedPostgres, str], redis_url: str
+) -> None:
+    postgres, url = private_postgres
+    db = await asyncpg.connect(url)
+    user_id = await insert_user(db, "unvouched@example.com")
+    await db.close()
+    async with _client(url, redis_url, **NO_LIMITS) as client:
+        postgres.stop()  # and Redis has never seen this user: only PostgreSQL could say
+        response = await client.get("/api/notifications/unread-count", headers=bearer(user_id))
+    assert (response.status_code, response.headers["retry-after"]) == (503, "1")
+    assert response.json()["detail"] == "Service temporarily unavailable"
