@@ -94,7 +94,8 @@ async def _open_services(settings: Settings, queries: Queries) -> Services:
 
 
 def api_router() -> Router:
-    """Every /api route, each needing a user unless it declares itself public."""
+    """Every /api route, each needing a user unless it declares itself public; the
+    admin routes are on routers of their own, behind `admin_guard` too."""
     return Router(
         "/",
         route_handlers=[
@@ -104,6 +105,8 @@ def api_router() -> Router:
             notification_routes.router,
             subscription_routes.router,
             admin_routes.router,
+            user_routes.admin_router,
+            signal_routes.admin_router,
         ],
         guards=[authenticated],
     )

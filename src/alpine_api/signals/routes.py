@@ -1,4 +1,5 @@
-"""Signals: the subscriber feed, one signal, the admin list / create / patch, the stream.
+"""Signals: the subscriber feed, one signal, the stream (`router`); the admin list, create
+and patch (`admin_router`, behind `admin_guard`).
 
 Creating or changing a signal is one transaction (queries.py) that also records its
 stream event (events.py). Every write bumps the signals cache generation, so the next
@@ -56,7 +57,7 @@ async def get_signal(request: UserRequest, signal_id: RowId) -> Signal:
     return signal
 
 
-@get("", guards=[admin_guard], summary="All signals (admin), newest first")
+@get("", summary="All signals (admin), newest first")
 async def admin_list(
     request: UserRequest,
     page: NamedDependency[PageRequest],
@@ -68,7 +69,7 @@ async def admin_list(
     )
 
 
-@post("", guards=[admin_guard], summary="Create a signal and notify its subscribers (admin)")
+@post("", summary="Create a signal and notify its subscribers (admin)")
 async def create_signal(request: UserRequest, data: JSONBody[SignalCreate]) -> Signal:
     svc = services(request)
     async with signal_write(svc) as write:
@@ -78,7 +79,7 @@ async def create_signal(request: UserRequest, data: JSONBody[SignalCreate]) -> S
     return signal
 
 
-@patch("/{signal_id:int}", guards=[admin_guard], summary="Change a signal (admin)")
+@patch("/{signal_id:int}", summary="Change a signal (admin)")
 async def update_signal(
     request: UserRequest, signal_id: RowId, data: JSONBody[SignalPatch]
 ) -> Signal:
@@ -94,14 +95,14 @@ async def update_signal(
 
 router = Router(
     "/api/signals",
-    route_handlers=[
-        list_subscribed,
-        get_signal,
-        admin_list,
-        create_signal,
-        update_signal,
-        stream_signals,
-    ],
+    route_handlers=[list_subscribed, get_signal, stream_signals],
     dependencies={"page": provide_page},
+    tags=["signals"],
+)
+admin_router = Router(
+    "/api/signals",
+    route_handlers=[admin_list, create_signal, update_signal],
+    dependencies={"page": provide_page},
+    guards=[admin_guard],
     tags=["signals"],
 )

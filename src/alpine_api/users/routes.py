@@ -1,9 +1,9 @@
-"""/api/users/profile (own) and /api/admin/users (admin)."""
+"""/api/users/profile (own) and /api/admin/users (`admin_router`, behind `admin_guard`)."""
 
 from __future__ import annotations
 
 import msgspec
-from litestar import Response, get, patch
+from litestar import Response, Router, get, patch
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
@@ -59,9 +59,7 @@ async def update_profile(request: UserRequest, data: JSONBody[ProfileUpdate]) ->
 
 
 @patch(
-    "/api/admin/users/{user_id:int}",
-    guards=[admin_guard],
-    tags=["admin"],
+    "/{user_id:int}",
     summary="Activate, deactivate, promote or demote a user",
     description="409 when the change would leave no active admin (the caller included).",
     opt={ERRORS_OPT: (409,)},
@@ -85,10 +83,8 @@ async def admin_update_user(
 
 
 @get(
-    "/api/admin/users",
-    guards=[admin_guard],
+    "",
     dependencies={"page": provide_page},
-    tags=["admin"],
     summary="All users, newest first, optionally by tier and activity",
 )
 async def admin_list_users(
@@ -102,4 +98,10 @@ async def admin_list_users(
     return await queries.admin_list(reads, tier=tier, is_active=is_active, page=page)
 
 
-route_handlers = [get_profile, update_profile, admin_list_users, admin_update_user]
+route_handlers = [get_profile, update_profile]
+admin_router = Router(
+    "/api/admin/users",
+    route_handlers=[admin_list_users, admin_update_user],
+    guards=[admin_guard],
+    tags=["admin"],
+)
