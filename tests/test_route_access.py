@@ -93,11 +93,12 @@ async def test_a_route_neither_public_nor_guarded_is_found(
         assert await open_operations(client) == [("GET", "/api/forgotten")]
 
 
-async def test_a_public_route_counts_a_token_holder_per_ip(
+async def test_a_token_on_a_public_route_counts_against_its_user(
     database_url: str, redis_url: str, db: asyncpg.Connection
 ) -> None:
-    """The gate reads no token on a public route: the request counts against the client
-    IP, never against the user the token names."""
+    """Plans needs no token, but a request that brings a valid one is an authenticated
+    request: counted against the user under their tier, not against the shared client IP.
+    Login and register keep their own per-IP policy whatever the request carries."""
     user_id = await insert_user(db, "plans@example.com")
     async with _client(database_url, redis_url, ALPINE_RATE_LIMIT="3/60") as client:
         with_token = [
@@ -105,9 +106,15 @@ async def test_a_public_route_counts_a_token_holder_per_ip(
         ]
         anonymous = await client.get("/api/subscriptions/plans")
         own = await client.get("/api/auth/me", headers=bearer(user_id))
+        login = await client.post(
+            "/api/auth/login",
+            json={"email": "plans@example.com", "password": "wrong password"},
+            headers=bearer(user_id),
+        )
     assert [r.headers["x-ratelimit-remaining"] for r in with_token] == ["2", "1", "0"]
-    assert anonymous.status_code == 429
-    assert (own.status_code, own.headers["x-ratelimit-remaining"]) == (200, "2")
+    assert (anonymous.status_code, anonymous.headers["x-ratelimit-remaining"]) == (200, "2")
+    assert own.status_code == 429  # the user's 3 went on plans
+    assert login.headers["ratelimit-policy"].startswith('"auth"')
 
 
 async def test_a_user_redis_cannot_vouch_for_is_503_while_postgresql_is_down(

@@ -2,8 +2,9 @@
 Redis round trip (redis/gate.lua).
 
 For each /api request it
-1. verifies the bearer token's signature (cached; see tokens.py), if there is one and
-   the route is not public (http.openapi.PUBLIC: a public route identifies nobody);
+1. verifies the bearer token's signature (cached; see tokens.py), if there is one: a
+   public route (http.openapi.PUBLIC) needs no token, but one that comes with a valid
+   token counts against its user, as every authenticated request does;
 2. picks the client: the user id for a valid token, else the client IP (the socket peer,
    or X-Forwarded-For when the peer is a trusted proxy); login/register share a stricter
    per-IP policy (see rate_limits.py);
@@ -44,7 +45,6 @@ from alpine_api.caching import GATE_ROUTES, CachePolicy, gate_answer, gate_looku
 from alpine_api.caching.gate import LOCK_MS, GateLookup
 from alpine_api.config import Settings
 from alpine_api.db import DatabaseUnavailable
-from alpine_api.http.openapi import is_public
 from alpine_api.http.query import query_problem
 from alpine_api.http.raw import bearer_token, header, send_error, send_json
 from alpine_api.rate_limits import ClientAddress, Limits, Policy
@@ -181,9 +181,8 @@ class _Gate:
         await _run_with_headers(app, scope, receive, send, headers)
 
     def _plan(self, svc: Services, scope: HTTPScope) -> _Plan | None:
-        """Decide the client and the policy; None when the request needs no gate call.
-        A public route identifies nobody: it counts per client IP, whatever the token."""
-        token = None if is_public(scope["route_handler"]) else bearer_token(scope)
+        """Decide the client and the policy; None when the request needs no gate call."""
+        token = bearer_token(scope)
         claims = svc.tokens.verify(token) if token else None
         if claims is not None:
             scope["auth"] = TokenAuth(claims)

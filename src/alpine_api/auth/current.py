@@ -9,7 +9,8 @@ when Redis is down, restarted empty or evicted the keys, the answer comes from t
 database, never from a guess. Handlers read `request.user`, typed by `UserRequest`.
 
 Every route behind `authenticated` needs a user except those that declare themselves
-public (`http.openapi.PUBLIC`); the gate and the OpenAPI document read the same flag.
+public (`http.openapi.PUBLIC`); the OpenAPI document reads the same flag. A valid token
+on a public route still names its user, who is counted for it (request_gate).
 
 Redis knows revocations by token id only. A deactivation refuses every token issued
 before it (users.tokens_valid_after), ids unknown, so while such tokens may still be

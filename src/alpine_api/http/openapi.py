@@ -1,8 +1,8 @@
 """The OpenAPI document: bearer security scheme and the error responses of every route.
 
 An operation needs a bearer token where the `authenticated` guard stands and the handler
-does not declare itself public (`opt={PUBLIC: True}`, read by that guard and the request
-gate too); `document_errors` marks each so (`security: []` for the public ones) and adds,
+does not declare itself public (`opt={PUBLIC: True}`, read by that guard);
+`document_errors` marks each so (`security: []` for the public ones) and adds,
 from what each operation is, the error responses it can give, all with the one error
 shape (`Error`):
 - every operation: 500; `/api/*` and `/health`: 503 (database or Redis lost);
