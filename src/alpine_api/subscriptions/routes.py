@@ -7,7 +7,7 @@ After either write the user's cached records are invalidated, so /me, /profile a
 
 from __future__ import annotations
 
-from litestar import Response, Router, delete, get, post
+from litestar import Router, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import JSONBody
 
@@ -53,31 +53,24 @@ async def my_subscription(request: UserRequest) -> Subscription:
     opt={ERRORS_OPT: (409,)},
 )
 async def subscribe(request: UserRequest, data: JSONBody[SubscribeRequest]) -> Subscription:
-    user = request.user
-    svc = services(request)
+    svc, user_id = services(request), request.user.id
     plan = next(p for p in plans_of(svc.settings) if p.tier == data.tier)
     try:
-        subscription = await queries.subscribe(svc.db, user_id=user.id, plan=plan)
+        subscription = await queries.subscribe(svc.db, user_id=user_id, plan=plan)
     except queries.AlreadySubscribed:
         detail = f"Already subscribed to the {plan.tier} plan"
         raise HTTPException(status_code=409, detail=detail) from None
-    await invalidate_user(svc, user.id)
+    await invalidate_user(svc, user_id)
     return subscription
 
 
-@delete(
-    "/me",
-    status_code=204,
-    summary="Cancel the active subscription (back to starter)",
-    opt={ERRORS_OPT: (404,)},
-)
-async def cancel(request: UserRequest) -> Response[None]:
-    user = request.user
-    svc = services(request)
-    if await queries.cancel(svc.db, user_id=user.id) is None:
+# Litestar's DELETE answers 204 with no body by default.
+@delete("/me", summary="Cancel the active subscription (back to starter)", opt={ERRORS_OPT: (404,)})
+async def cancel(request: UserRequest) -> None:
+    svc, user_id = services(request), request.user.id
+    if await queries.cancel(svc.db, user_id=user_id) is None:
         raise NotFoundException(detail=NO_SUBSCRIPTION)
-    await invalidate_user(svc, user.id)
-    return Response(None, status_code=204)
+    await invalidate_user(svc, user_id)
 
 
 router = Router(
