@@ -29,6 +29,7 @@ from typing import NamedTuple
 import httpx
 
 from alpine_api.db import load_queries
+from alpine_api.pagination import DEFAULT_LIMIT
 from alpine_api.resources import SQL_DIR
 from alpine_api.seed import SEED_PASSWORD
 from alpine_api.tokens import TokenService
@@ -63,6 +64,9 @@ class Scenario(NamedTuple):
 
 SIZES = {"full": (1_000_000, 1_000_000, 5_000_000), "small": (50_000, 50_000, 250_000)}
 MIX_USERS = 10_000
+# What the subscribed scenarios' pro user binds: (tier, min confidence, limit + 1 rows);
+# the bare query loop binds the same.
+SUBSCRIBED_PARAMS = ("pro", 0.85, DEFAULT_LIMIT + 1)
 
 
 def seed(st: Stack, users: int, signals: int, notifications: int) -> float:
@@ -123,11 +127,20 @@ def _evalsha_process(redis_url: str, seconds: float, out: multiprocessing.Queue)
     out.put(uvloop.run(run()))
 
 
-def _query_process(database_url: str, seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def query_process(
+    database_url: str,
+    seconds: float,
+    out: multiprocessing.Queue,  # type: ignore[type-arg]
+    params: tuple[str, float, int],
+) -> None:
+    """The subscribed-signals query, first page, with `params` = (tier, min confidence,
+    rows to fetch): what the endpoint binds for those."""
     import asyncpg
     import uvloop
 
     from alpine_api.pagination import FIRST_PAGE
+
+    tier, min_confidence, fetch = params
 
     sql = load_queries(SQL_DIR)["signals.list_subscribed"].sql
 
@@ -140,7 +153,9 @@ def _query_process(database_url: str, seconds: float, out: multiprocessing.Queue
             nonlocal done
             async with pool.acquire() as conn:
                 while time.monotonic() < deadline:
-                    await conn.fetch(sql, "pro", 0.0, FIRST_PAGE.created_at, FIRST_PAGE.id, 51)
+                    await conn.fetch(
+                        sql, tier, min_confidence, FIRST_PAGE.created_at, FIRST_PAGE.id, fetch
+                    )
                     done += 1
 
         await asyncio.gather(*(loop() for _ in range(16)))
@@ -150,11 +165,11 @@ def _query_process(database_url: str, seconds: float, out: multiprocessing.Queue
     out.put(uvloop.run(run()))
 
 
-def physical_limit(target: object, url: str, seconds: float) -> float:
+def physical_limit(target: object, url: str, seconds: float, *extra: object) -> float:
     """Operations per second of `target` run in 2 processes at once."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=target, args=(url, seconds, out)) for _ in range(2)]
+    procs = [ctx.Process(target=target, args=(url, seconds, out, *extra)) for _ in range(2)]
     for p in procs:
         p.start()
     total = sum(out.get(timeout=seconds + 60) for _ in procs)
@@ -215,12 +230,12 @@ def main() -> None:
                 _evalsha_process, st.redis_url, args.seconds
             ),
             "subscribed query on a bare asyncpg pool (2 procs x 16)": physical_limit(
-                _query_process, st.database_url, args.seconds
+                query_process, st.database_url, args.seconds, SUBSCRIBED_PARAMS
             ),
         }
         env = dict(NO_LIMITS)
         with server(st, **env) as a, server(st, ALPINE_CACHE_ENABLED="false", **env) as b:
-            subscribed = "/api/signals/subscribed?min_confidence=0.85"
+            subscribed = f"/api/signals/subscribed?min_confidence={SUBSCRIBED_PARAMS[1]}"
             login = [who["login_email"], SEED_PASSWORD]
             mix_args = [str(tokens_file), str(max_signal)]
             scenarios = [
