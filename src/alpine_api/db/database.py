@@ -7,13 +7,17 @@ Waiting is always bounded: for a free connection (acquire timeout), for a new
 connection (connect timeout) and for a statement (command timeout). A lost server
 raises DatabaseUnavailable, which the HTTP layer answers with 503.
 
+The pool skips asyncpg's session reset on release (`RESET ALL`, `UNLISTEN *`, `CLOSE
+ALL`, advisory unlock: one more round trip and statement per borrowed connection, which
+cost as much server time as the page query itself): pooled connections only run the
+named queries, which set no session state (a file's timeout is transaction-local), and
+asyncpg still rolls back a transaction left open.
+
 Behind a pooler in transaction mode (ALPINE_DATABASE_POOLER=transaction, e.g. PgBouncer)
 consecutive transactions of one client connection may run on different server
-connections, so nothing may outlive a transaction there: the pool keeps no statement
-cache (asyncpg then sends every statement unnamed, parsed anew each time) and skips
-asyncpg's session reset on release (`RESET ALL`, `UNLISTEN *`, advisory unlock: there
-is no session state to reset, and each would cost a round trip). The start-up check
-still prepares every file, unnamed, which is safe through the pooler.
+connections, so nothing may outlive a transaction there: the pool also keeps no
+statement cache (asyncpg then sends every statement unnamed, parsed anew each time).
+The start-up check still prepares every file, unnamed, which is safe through the pooler.
 """
 
 from __future__ import annotations
@@ -65,13 +69,13 @@ SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
 def pool_options(pooler: Pooler) -> dict[str, Any]:
     """asyncpg.create_pool arguments for how the DSN reaches PostgreSQL (see above)."""
     if pooler == "direct":
-        return {}
+        return {"reset": _keep_no_session_state}
     return {"statement_cache_size": 0, "reset": _keep_no_session_state}
 
 
 async def _keep_no_session_state(conn: asyncpg.Connection) -> None:
-    """Release hook behind a transaction pooler: the open transaction, if any, is already
-    rolled back by asyncpg; the service sets no session state to undo."""
+    """Release hook: the open transaction, if any, is already rolled back by asyncpg; the
+    service sets no session state to undo."""
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -206,8 +210,14 @@ class Database(Executor):
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
-        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+        """A pooled connection, waited for at most acquire_timeout. asyncio.timeout rather
+        than acquire(timeout=...), which on Python 3.11 runs each wait in a task of its own."""
+        async with asyncio.timeout(self.acquire_timeout):
+            conn = await self.pool.acquire()
+        try:
             yield conn
+        finally:
+            await self.pool.release(conn, timeout=self.acquire_timeout)
 
     def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
         return conn.transaction()
@@ -221,10 +231,7 @@ class Database(Executor):
     async def transaction(self) -> AsyncIterator[Transaction]:
         """`async with db.transaction() as tx:` commits on success, rolls back on error."""
         try:
-            async with (
-                self.pool.acquire(timeout=self.acquire_timeout) as conn,
-                conn.transaction(),
-            ):
+            async with self._connection() as conn, conn.transaction():
                 yield Transaction(conn, self.queries, self._timers)
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
