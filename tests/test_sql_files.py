@@ -11,6 +11,7 @@ import pytest
 import alpine_api
 from alpine_api.db import Database, QueryError, load_queries
 from alpine_api.resources import SQL_DIR
+from alpine_api.signals.schemas import Signal
 
 PACKAGE_DIR = Path(alpine_api.__file__).parent
 GOOD = "-- Serves a test.\nSELECT $1::int + $2::int\n"
@@ -84,6 +85,26 @@ async def test_every_project_query_prepares_against_the_migrated_schema(
             assert len(statement.get_parameters()) == query.params, query.name
     finally:
         await conn.close()
+
+
+async def test_queries_returning_signals_select_its_fields_in_its_order(
+    database_url: str,
+) -> None:
+    """signals.queries builds a Signal from a row by position."""
+    fields = list(Signal.__struct_fields__)
+    conn = await asyncpg.connect(database_url)
+    try:
+        returning = {}
+        for query in load_queries(SQL_DIR):
+            statement = await conn.prepare(query.sql)
+            columns = [attribute.name for attribute in statement.get_attributes()]
+            if query.name.startswith("signals.") and set(columns) == set(fields):
+                returning[query.name] = columns
+    finally:
+        await conn.close()
+    assert len(returning) == 7, sorted(returning)
+    for name, columns in returning.items():
+        assert columns == fields, name
 
 
 async def test_a_typo_fails_start_up_naming_the_file(tmp_path: Path, database_url: str) -> None:

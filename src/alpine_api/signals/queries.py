@@ -18,7 +18,9 @@ from alpine_api.signals.schemas import Signal, SignalCreate, SignalPatch
 
 
 def _signal(row: Any) -> Signal:
-    return Signal(**row)
+    # By position, several times faster than by name for a page of rows: every query
+    # here selects Signal's fields in its order (tests/test_sql_files.py checks).
+    return Signal(*row)
 
 
 async def list_subscribed(
