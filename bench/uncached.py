@@ -100,23 +100,10 @@ def profile(base: str, case: Case, headers: dict[str, str], seconds: int, out: P
     if spy is None:
         raise SystemExit("py-spy is not on PATH: uv run --with py-spy python -m bench.uncached")
     out.mkdir(parents=True, exist_ok=True)
+    options = f"--duration {seconds} --rate 200 --format speedscope --nonblocking".split()
     spies = [
         subprocess.Popen(
-            [
-                spy,
-                "record",
-                "--pid",
-                str(pid),
-                "--duration",
-                str(seconds),
-                "--rate",
-                "200",
-                "--format",
-                "speedscope",
-                "--output",
-                str(out / f"worker-{pid}.json"),
-                "--nonblocking",
-            ],
+            [spy, "record", "--pid", str(pid), *options, "-o", str(out / f"worker-{pid}.json")],
             stdout=subprocess.DEVNULL,
         )
         for pid in worker_pids(base)
@@ -276,17 +263,10 @@ def report(runs: dict[str, list[Measured]], args: argparse.Namespace) -> str:
                 continue
             rate = statistics.median(m.rate for m in measures)
             cpu = [statistics.median(m.cpu_us.get(g, 0.0) for m in measures) for g in GROUPS]
-            http = (
-                median_of([m.http for m in measures if m.http is not None])
-                if code != "bare loop"
-                else None
-            )
-            cells = [name, code, f"{rate:,.0f}", f"{rate / bare:.2f}"]
-            cells += (
-                [f"{http.p50_ms:.2f}", f"{http.p99_ms:.2f}", str(http.errors)]
-                if http
-                else ["-"] * 3
-            )
+            cells = [name, code, f"{rate:,.0f}", f"{rate / bare:.2f}", "-", "-", "-"]
+            if https := [m.http for m in measures if m.http is not None]:
+                http = median_of(https)
+                cells[4:] = [f"{http.p50_ms:.2f}", f"{http.p99_ms:.2f}", str(http.errors)]
             cells += [f"{c:,.0f}" if c else "-" for c in cpu]
             lines.append("| " + " | ".join(cells) + " |")
     before = f" --before {args.before}" if args.before else ""
