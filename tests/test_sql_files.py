@@ -10,6 +10,7 @@ import pytest
 
 import alpine_api
 from alpine_api.db import Database, QueryError, load_queries
+from alpine_api.db.database import pool_options
 from alpine_api.resources import SQL_DIR
 from alpine_api.signals.schemas import Signal
 
@@ -105,6 +106,28 @@ async def test_queries_returning_signals_select_its_fields_in_its_order(
     assert len(returning) == 7, sorted(returning)
     for name, columns in returning.items():
         assert columns == fields, name
+
+
+async def test_the_pool_plans_prepared_statements_generically_when_direct(
+    database_url: str,
+) -> None:
+    """Once per statement and connection instead of on every execution; not behind a
+    transaction pooler, where a session setting would stay on a shared server connection
+    (and nothing prepared is reused)."""
+    db = await Database.connect(
+        database_url,
+        load_queries(SQL_DIR),
+        min_size=1,
+        max_size=1,
+        connect_timeout=5,
+        command_timeout=5,
+    )
+    try:
+        async with db.pool.acquire() as conn:
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    finally:
+        await db.close()
+    assert "init" not in pool_options("transaction")
 
 
 async def test_a_typo_fails_start_up_naming_the_file(tmp_path: Path, database_url: str) -> None:

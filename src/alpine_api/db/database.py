@@ -8,10 +8,19 @@ connection (connect timeout) and for a statement (command timeout). A lost serve
 raises DatabaseUnavailable, which the HTTP layer answers with 503.
 
 The pool skips asyncpg's session reset on release (`RESET ALL`, `UNLISTEN *`, `CLOSE
-ALL`, advisory unlock: one more round trip and statement per borrowed connection, which
-cost as much server time as the page query itself): pooled connections only run the
+ALL`, advisory unlock: one more round trip and statement per borrowed connection, about
+a quarter of the server's time per request): pooled connections only run the
 named queries, which set no session state (a file's timeout is transaction-local), and
 asyncpg still rolls back a transaction left open.
+
+Connected directly, the pool's sessions plan prepared statements generically
+(`SET plan_cache_mode = force_generic_plan` on each new connection): once per statement
+and connection, not on every execution.
+Left to choose, PostgreSQL re-plans a keyset page query each time, because its generic
+estimate of `LIMIT $n` (a tenth of the rows) looks far dearer than the custom plan of the
+same shape, and that planning was about a third of the query's server time.
+tests/test_query_plans.py checks every list query's generic plan; the other statements
+insert rows or look them up by key.
 
 Behind a pooler in transaction mode (ALPINE_DATABASE_POOLER=transaction, e.g. PgBouncer)
 consecutive transactions of one client connection may run on different server
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
@@ -69,8 +78,14 @@ SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)"
 def pool_options(pooler: Pooler) -> dict[str, Any]:
     """asyncpg.create_pool arguments for how the DSN reaches PostgreSQL (see above)."""
     if pooler == "direct":
-        return {"reset": _keep_no_session_state}
+        return {"reset": _keep_no_session_state, "init": _plan_generically}
     return {"statement_cache_size": 0, "reset": _keep_no_session_state}
+
+
+async def _plan_generically(conn: asyncpg.Connection) -> None:
+    """Set on each new direct connection (a SET, not a start-up parameter, which a pooler
+    in session mode would refuse)."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
 
 
 async def _keep_no_session_state(conn: asyncpg.Connection) -> None:
@@ -173,7 +188,6 @@ class Database(Executor):
         max_size: int,
         connect_timeout: float,
         command_timeout: float,
-        init: Callable[[asyncpg.Connection], Any] | None = None,
         pooler: Pooler = "direct",
     ) -> Database:
         pool = await asyncpg.create_pool(
@@ -183,7 +197,6 @@ class Database(Executor):
             timeout=connect_timeout,
             command_timeout=command_timeout,
             max_inactive_connection_lifetime=300,
-            init=init,
             **pool_options(pooler),
         )
         db = cls(pool, queries, acquire_timeout=connect_timeout + 1)
