@@ -73,6 +73,8 @@ async def test_metrics_sum_over_workers_and_label_routes_by_template(
         text = (await client.get("/metrics")).text
 
     samples = _samples(text)
+    series = Counter((s.name, tuple(sorted(s.labels.items()))) for s in samples)
+    assert [key for key, n in series.items() if n > 1] == []  # Prometheus drops duplicates
     # Each worker writes its request timings at most `delay` after serving them.
     deadline = time.monotonic() + 5
     while True:
@@ -112,6 +114,8 @@ def test_buckets_resolve_sub_millisecond_latency(serve: Any) -> None:
         if s.name == "api_request_duration_seconds_bucket"
     }
     assert {0.0001, 0.00025, 0.0005, 0.001} <= buckets
+    # Each bound once: a repeated one is a second series of the same name and labels.
+    assert list(LATENCY_BUCKETS) == sorted(set(LATENCY_BUCKETS))
 
 
 async def test_metrics_are_not_rate_limited_or_cached(database_url: str, redis_url: str) -> None:
