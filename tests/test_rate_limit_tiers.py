@@ -215,7 +215,7 @@ async def test_a_retried_call_is_not_counted_twice_within_the_last_eight(
 
     async def call(nonce: str) -> tuple[int, int]:
         # Nonces of one length, as the gate makes them.
-        reply = await script(keys=[key], args=[f"{nonce:>16}", "", "b", 20, 60000])
+        reply = await script(keys=[key], args=[f"{nonce:>16}", "", "b", 1, 20, 60000])
         return int(reply[1]), int(reply[2])
 
     assert await call("lost") == (1, 19)

@@ -18,6 +18,10 @@ For each /api request it
    owner's quota (and, on a cluster, no script touches two clients' slots);
 5. answers 429 when over the limit, else calls the app and adds the rate-limit headers.
 
+A request counted per client IP (steps 2 and 4) needs no auth lookups, only a decision:
+concurrent ones from one IP share a call (redis/gate.py Gate.admit), so a client that
+sends many requests at once costs a round trip per group, not per request.
+
 Cached GETs (caching.GATE_ROUTES) are answered by the gate itself when it can: the same
 script call also looks up the cached response for this request (the user's own entry, or
 on a single Redis the entry of the tier their record names). A hit is then one Redis
@@ -50,7 +54,7 @@ from alpine_api.http.raw import bearer_token, header, send_error, send_json
 from alpine_api.rate_limits import ClientAddress, Limits, Policy
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
-from alpine_api.redis.gate import UNKNOWN, GateResult
+from alpine_api.redis.gate import UNKNOWN, Decision, GateResult
 from alpine_api.services import Services
 from alpine_api.tokens import Claims
 
@@ -73,7 +77,7 @@ async def _count_user_request(
     result: GateResult,
     limits: Limits,
     client: ClientAddress,
-) -> tuple[Policy, GateResult]:
+) -> tuple[Policy, GateResult | Decision]:
     """The policy a token's request counts under and the decision. The gate script has
     counted it when it could vouch for the token; else PostgreSQL decides here (as
     auth.current would, which then reuses the answer): a user it vouches for is counted
@@ -93,7 +97,7 @@ async def _count_user_request(
         scope["auth"] = None  # refused: wherever a user is needed, the answer is 401
     if user is None:
         policy = limits.anonymous
-        return policy, await svc.gate.check(client.limiter(scope, policy), policy.args)
+        return policy, await svc.gate.admit(client.limiter(scope, policy), policy.args)
     scope["user"] = user
     policy = limits.of_tier(user.tier)
     return policy, await svc.gate.check(keys.user_limiter(user.id), policy.args)
@@ -176,7 +180,11 @@ class _Gate:
                     send, 429, policy.detail, [*headers, (b"retry-after", retry_after)]
                 )
                 return
-        if plan.fast is not None and await _send_cached(send, plan, result, headers):
+        if (
+            plan.fast is not None
+            and result is not None
+            and await _send_cached(send, plan, result, headers)
+        ):
             return
         await _run_with_headers(app, scope, receive, send, headers)
 
@@ -215,30 +223,33 @@ class _Gate:
 
     async def _check(
         self, svc: Services, scope: Scope, plan: _Plan
-    ) -> tuple[GateResult, GateResult]:
-        """The gate script's result, and the decision the request is counted under (the
-        same, unless the script could not vouch for the token: see _count_user_request)."""
+    ) -> tuple[GateResult | None, GateResult | Decision]:
+        """The gate script's result (None for a request counted per IP, which needs no
+        lookups), and the decision the request is counted under (the same, unless the
+        script could not vouch for the token: see _count_user_request)."""
         claims, user_id = plan.claims, plan.user_id
+        if user_id is None:
+            return None, await svc.gate.admit(plan.limiter, plan.limit_args)
+        counted: GateResult | Decision
         result = counted = await svc.gate.check(
             plan.limiter,
             plan.limit_args if self.limiting else (),
             user_id=user_id,
-            jti=claims.jti if claims is not None and user_id else "",
+            jti=claims.jti if claims is not None else "",
             cached=plan.lookup.keys() if plan.lookup is not None else (),
             gzip=plan.lookup is not None and _accepts_gzip(scope),
             lock_ms=LOCK_MS,
         )
         if plan.lookup is not None:
             hand_on(scope["state"], plan.lookup, result)
-        if user_id is not None:
-            assert claims is not None
-            scope["auth"] = TokenAuth(claims, result)
-            if (user := cached_user(result)) is not None and user.is_active:
-                scope["user"] = user  # Redis vouched: no one else needs to look
-            if self.limiting:
-                plan.policy, counted = await _count_user_request(
-                    svc, scope, claims, result, self.limits, self.client
-                )
+        assert claims is not None
+        scope["auth"] = TokenAuth(claims, result)
+        if (user := cached_user(result)) is not None and user.is_active:
+            scope["user"] = user  # Redis vouched: no one else needs to look
+        if self.limiting:
+            plan.policy, counted = await _count_user_request(
+                svc, scope, claims, result, self.limits, self.client
+            )
         return result, counted
 
     async def _without_redis(

@@ -9,17 +9,20 @@
 -- KEYS[6..] (with KEYS[5]) that cached response (hash {g, b, z}, see cache_set.lua) and
 --          its compute lock: one (entry, lock) pair, or one pair per tier (starter, pro,
 --          elite) for a response shared by a tier, of which the user's record picks one
--- ARGV[1]  nonce naming this request (also the compute lock's token)
+-- ARGV[1]  nonce naming this call (also the compute lock's token)
 -- ARGV[2]  the token's jti (with KEYS[2])
 -- ARGV[3]  (with KEYS[5]) 'z' to prefer the gzip form of the cached body, else 'b',
 --          then the compute lock's time to live in ms ('z5000')
--- ARGV[4..] limits as (limit, window ms) pairs, none = rate limiting off. Without KEYS[2]
+-- ARGV[4]  how many requests of the client this call decides (1 with KEYS[2]; a per-IP
+--          client's concurrent requests are decided in groups, see gate.py)
+-- ARGV[5..] limits as (limit, window ms) pairs, none = rate limiting off. Without KEYS[2]
 --          the first pair is the client's. With KEYS[2] there is one pair per tier
 --          (starter, pro, elite) and the user's record picks it.
 --
--- Returns {policy, allowed 0|1, remaining, reset_ms, revoked (-1 unknown | 0 | 1),
---          record | false, generation, cached body | false, 1 if that body is gzip,
---          lookup, the namespace's generation, number of the (entry, lock) pair read}.
+-- Returns {policy, admitted (how many of the ARGV[4] requests are let in: the first ones),
+--          remaining, reset_ms, revoked (-1 unknown | 0 | 1), record | false, generation,
+--          cached body | false, 1 if that body is gzip, lookup, the namespace's
+--          generation, number of the (entry, lock) pair read}.
 -- lookup (as cache_get.lua's state): 0 not looked up, 1 hit, 2 miss and this call took the
 -- compute lock, 3 miss while another caller holds it.
 -- policy: the number of the pair the request was counted under (1, 2, 3), 0 when the
@@ -33,7 +36,8 @@
 -- change) cannot put back the old record.
 
 local TIERS = {starter = 1, pro = 2, elite = 3}
--- Nonces of the last admitted requests kept for spotting retries.
+-- Nonces of the last admitting calls kept for spotting retries, each with the number it
+-- admitted in four hex digits (gate.py's MAX_GROUP).
 local RECENT = 8
 
 -- Sliding window over sub-windows: a window of W ms is cut into `slots` sub-windows of
@@ -44,11 +48,12 @@ local RECENT = 8
 -- that starts on a sub-window boundary. The hash holds one field per non-empty
 -- sub-window (at most `slots`, 60 for the defaults, whatever the limit) plus:
 --   n  requests counted in live sub-windows     h  oldest sub-window that may have any
---   s  step (a different step starts afresh)    r  nonces of the last RECENT admissions
--- Rejected requests are not counted; a retried call (reply lost to a timeout or a
--- failover, same nonce) among the client's last RECENT admissions is answered as
--- admitted and not counted again.
-local function take(key, limit, window, nonce)
+--   s  step (a different step starts afresh)    r  the last RECENT admitting calls
+-- A call for `count` requests admits min(count, room left) of them. Rejected requests are
+-- not counted; a retried call (reply lost to a timeout or a failover, same nonce) among
+-- the client's last RECENT admitting calls is answered with what it admitted then and
+-- not counted again.
+local function take(key, limit, window, nonce, count)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local step = math.ceil(window / 60000) * 1000
@@ -89,21 +94,23 @@ local function take(key, limit, window, nonce)
     end
     dirty = true
   end
-  local allowed = 1
-  if string.find(recent, '|' .. nonce .. '|', 1, true) then
+  local admitted = 0
+  local seen = string.find(recent, '|' .. nonce, 1, true)
+  if seen then
     -- The client's retry of a call whose reply it lost: already counted and let in.
+    admitted = tonumber(string.sub(recent, seen + #nonce + 1, seen + #nonce + 4), 16)
   elseif total < limit then
-    total, current = total + 1, current + 1
-    -- Nonces have one length (gate.py), so RECENT of them fill a fixed prefix.
-    recent = string.sub('|' .. nonce .. recent, 1, RECENT * (#nonce + 1) + 1)
+    admitted = math.min(count, limit - total)
+    total, current = total + admitted, current + admitted
+    -- Nonces have one length (gate.py), so RECENT entries fill a fixed prefix.
+    local entry = '|' .. nonce .. string.format('%04x', admitted)
+    recent = string.sub(entry .. recent, 1, RECENT * #entry + 1)
     redis.call('HSET', key, cur, current, 'n', total, 'h', head, 's', step, 'r', recent)
-    if current == 1 then
+    if current == admitted then
       -- First admission in this sub-window: the key outlives it by a whole window.
       redis.call('PEXPIRE', key, slots * step)
     end
     dirty = false
-  else
-    allowed = 0
   end
   if dirty then
     redis.call('HSET', key, 'n', total, 'h', head, 's', step)
@@ -112,10 +119,10 @@ local function take(key, limit, window, nonce)
   if total > 0 then
     reset = (head + slots) * step - now
   end
-  return allowed, math.max(limit - total, 0), reset
+  return admitted, math.max(limit - total, 0), reset
 end
 
-local policy, allowed, remaining, reset = 0, 1, 0, 0
+local policy, allowed, remaining, reset = 0, tonumber(ARGV[4]), 0, 0
 local revoked, record, generation = -1, false, '0'
 local tier = 0  -- the user's tier (1..3) once the record vouches for them
 if KEYS[2] then
@@ -136,9 +143,9 @@ if KEYS[2] then
 else
   policy = 1
 end
-if ARGV[4] and policy > 0 then
-  local limit, window = tonumber(ARGV[2 + 2 * policy]), tonumber(ARGV[3 + 2 * policy])
-  allowed, remaining, reset = take(KEYS[1], limit, window, ARGV[1])
+if ARGV[5] and policy > 0 then
+  local limit, window = tonumber(ARGV[3 + 2 * policy]), tonumber(ARGV[4 + 2 * policy])
+  allowed, remaining, reset = take(KEYS[1], limit, window, ARGV[1], tonumber(ARGV[4]))
 end
 
 -- The cached response for this request. Current: returned, and the caller serves it (one
