@@ -11,6 +11,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from alpine_api.redis import keys
+from alpine_api.redis.client import RedisServer
 from alpine_api.redis.gate import Gate
 from tests.support import ServerProcess
 
@@ -25,7 +26,7 @@ async def _evalsha_calls(redis: aioredis.Redis) -> int:
 async def test_concurrent_requests_share_calls_and_the_room_left_is_split_in_arrival_order(
     redis: aioredis.Redis,
 ) -> None:
-    gate = Gate(redis)
+    gate = Gate(RedisServer(redis))
     await gate.take(keys.limiter(keys.ip_tag("warm"), "default"), LIMITS, 1)  # script loaded
     key = keys.limiter(keys.ip_tag("203.0.113.9"), "default")
     await redis.config_resetstat()
@@ -46,7 +47,7 @@ async def test_concurrent_requests_share_calls_and_the_room_left_is_split_in_arr
 async def test_a_retried_group_call_is_answered_as_before_and_not_counted_twice(
     redis: aioredis.Redis,
 ) -> None:
-    gate = Gate(redis)
+    gate = Gate(RedisServer(redis))
     key = keys.limiter(keys.ip_tag("198.51.100.7"), "default")
     limits = (10, 60_000)
     first = await gate.take(key, limits, 4, nonce="group-call-0001")
