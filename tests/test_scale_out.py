@@ -164,6 +164,25 @@ async def test_a_pro_burst_of_330_across_two_instances_lets_exactly_300_through(
     assert cluster_client.hget(limiter, "n") == b"300"
 
 
+async def test_an_ip_burst_across_two_instances_lets_exactly_the_limit_through(
+    http: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    pdb: asyncpg.Connection,
+    cluster_client: RedisCluster,
+) -> None:
+    """Anonymous requests are decided in groups per worker (four workers here), each
+    group by one script call on the cluster: still exactly the limit across them all."""
+    await _warm_up(http, bearer(await insert_user(pdb, "warm-ip@example.com")))
+    answers = await asyncio.gather(
+        *(http[i % 2].get("/api/subscriptions/plans") for i in range(130))
+    )
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) == 100
+    assert statuses.count(429) == 30
+    remaining = sorted(int(a.headers["x-ratelimit-remaining"]) for a in answers if a.is_success)
+    assert remaining == list(range(100))
+    assert cluster_client.hget(keys.limiter(keys.ip_tag("127.0.0.1"), "default"), "n") == b"100"
+
+
 async def test_logout_on_one_instance_is_a_401_on_the_other_at_once(
     http: tuple[httpx.AsyncClient, httpx.AsyncClient], pdb: asyncpg.Connection
 ) -> None:
