@@ -4,11 +4,18 @@ Scenarios, all on `serve --workers 2` (Granian, uvloop), wrk -t1 -c32, interleav
 repeated; medians reported:
 - bare: GET /health/live, no Redis, no database (the framework's ceiling here);
 - plans, limiter off / on: GET /api/subscriptions/plans (static JSON) on two servers
-  that differ only in ALPINE_RATE_LIMIT_ENABLED (the limiter's own cost);
+  that differ only in ALPINE_RATE_LIMIT_ENABLED (the limiter's own cost), anonymous (all
+  from one IP: wrk's 32 connections are one client with many requests in flight, whose
+  decisions the gate groups);
+- me + token, limiter off / on: GET /api/auth/me with a user's token, the trivial
+  authenticated request (one gate call per request whether the limiter is on or off, as
+  it also does the auth lookups; the gate answers from the user's record);
 - the same two on the code of `--before` (default: the last commit with the sliding-log
   limiter), extracted with `git archive`; each limiter-on server has a fresh Valkey of
-  its own, on which Valkey's time per gate decision (`usec_per_call` of EVALSHA in INFO
-  commandstats, reset before each of these runs) is read;
+  its own, on which Valkey's time per gate call (`usec_per_call` of EVALSHA in INFO
+  commandstats, reset before each of these runs) and gate calls per request are read;
+  for every limiter run, the CPU per request of the server's workers (/proc) and of its
+  Valkey (INFO cpu) too;
 - profile HIT: GET /api/users/profile with a token (auth + rate limit + cache hit).
 Redis round trips per cached authenticated request (a hit) and per cache miss are counted
 with MONITOR.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,6 +38,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import redis
@@ -47,6 +56,7 @@ from bench.harness import (
     server,
     stack,
     table,
+    worker_pids,
     write_results,
     wrk,
 )
@@ -99,14 +109,48 @@ def before_and_after(
         yield {"before": before, "after": after}, {"before": before_valkey, "after": after_valkey}
 
 
-def timed_wrk(name: str, url: str, redis_url: str, seconds: int) -> tuple[WrkResult, float]:
-    """wrk on `url` and Valkey's usec_per_call of EVALSHA meanwhile."""
+class LimiterRun(NamedTuple):
+    result: WrkResult
+    worker_cpu_us: float  # the server's workers' CPU (user + system) per request
+    valkey_cpu_us: float  # Valkey's CPU per request (INFO cpu: its networking included)
+    usec_per_call: float  # Valkey's time inside each gate call (INFO commandstats)
+    calls_per_request: float  # gate calls (EVALSHA) per request answered
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _valkey_cpu_seconds(valkey: redis.Redis) -> float:
+    cpu = valkey.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def timed_wrk(
+    name: str, base: str, path: str, redis_url: str, seconds: int, headers: dict[str, str] | None
+) -> LimiterRun:
+    """wrk on `base` + `path`, with the CPU the server's workers and its Valkey spent
+    meanwhile, Valkey's usec_per_call and the number of gate calls."""
     valkey = redis.Redis.from_url(redis_url)
     valkey.config_resetstat()
-    result = wrk(name, url, seconds=seconds)
-    stats = valkey.info("commandstats").get("cmdstat_evalsha", {"usec_per_call": 0.0})
+    pids = worker_pids(base)
+    workers, valkey_cpu = _cpu_seconds(pids), _valkey_cpu_seconds(valkey)
+    result = wrk(name, base + path, headers=headers, seconds=seconds)
+    workers, valkey_cpu = _cpu_seconds(pids) - workers, _valkey_cpu_seconds(valkey) - valkey_cpu
+    stats = valkey.info("commandstats").get("cmdstat_evalsha", {"usec_per_call": 0.0, "calls": 0})
     valkey.close()
-    return result, float(stats["usec_per_call"])
+    n = max(result.requests, 1)
+    return LimiterRun(
+        result,
+        workers * 1e6 / n,
+        valkey_cpu * 1e6 / n,
+        float(stats["usec_per_call"]),
+        int(stats["calls"]) / n,
+    )
 
 
 def before_after_args(before: str) -> argparse.Namespace:
@@ -185,35 +229,70 @@ def miss_round_trips(redis_url: str, base: str, headers: dict[str, str], n: int 
     return len(counted) / n
 
 
+# The limiter scenarios: (label, path, with a token). /api/auth/me with a token is the
+# trivial authenticated request (answered from the user's record in the gate call, which
+# it makes whether the limiter is on or not: the call also does the auth lookups).
+LIMITER_SCENARIOS = (
+    ("plans", "/api/subscriptions/plans", False),
+    ("me + token", "/api/auth/me", True),
+)
+
+
 def measure(
     servers: dict[str, str],
     valkeys: dict[str, str],
     auth: dict[str, str],
     seconds: int,
     rounds: int,
-) -> tuple[dict[str, list[WrkResult]], dict[str, list[float]]]:
-    """Every scenario `rounds` times, interleaved; Valkey's usec_per_call for each limiter."""
+) -> tuple[dict[str, list[WrkResult]], dict[str, list[LimiterRun]]]:
+    """Every scenario `rounds` times, interleaved; with CPU and Valkey figures for
+    the limiter scenarios."""
     runs: dict[str, list[WrkResult]] = {}
-    usec: dict[str, list[float]] = {"before": [], "after": []}
-    plans = "/api/subscriptions/plans"
+    limited: dict[str, list[LimiterRun]] = {}
     for _ in range(rounds):
         name = "bare /health/live"
         runs.setdefault(name, []).append(
             wrk(name, f"{servers['after on']}/health/live", seconds=seconds)
         )
         for variant in ("before", "after"):
-            name = f"plans, limiter off ({variant})"
-            url = servers[f"{variant} off"] + plans
-            runs.setdefault(name, []).append(wrk(name, url, seconds=seconds))
-            name = f"plans, limiter on ({variant})"
-            url = servers[f"{variant} on"] + plans
-            result, per_call = timed_wrk(name, url, valkeys[variant], seconds)
-            runs.setdefault(name, []).append(result)
-            usec[variant].append(per_call)
+            for label, path, with_token in LIMITER_SCENARIOS:
+                for state in ("off", "on"):
+                    name = f"{label}, limiter {state} ({variant})"
+                    base, redis_url = servers[f"{variant} {state}"], valkeys[f"{variant} {state}"]
+                    headers = auth if with_token else None
+                    run = timed_wrk(name, base, path, redis_url, seconds, headers)
+                    runs.setdefault(name, []).append(run.result)
+                    limited.setdefault(name, []).append(run)
         name = "profile, auth + limiter + cache HIT"
         profile = f"{servers['after on']}/api/users/profile"
         runs.setdefault(name, []).append(wrk(name, profile, headers=auth, seconds=seconds))
-    return runs, usec
+    return runs, limited
+
+
+def limiter_summary(medians: dict[str, WrkResult], limited: dict[str, list[LimiterRun]]) -> str:
+    """Per limiter scenario and code: the limiter's share of req/s (on vs off), the CPU
+    per request of the workers and of Valkey (off -> on), Valkey's usec per gate call and
+    gate calls per request with the limiter on (medians)."""
+    lines = [
+        "| scenario | code | limiter's share of req/s | workers' CPU us/request |"
+        " Valkey CPU us/request | Valkey us per gate call | gate calls per request |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(getattr(run, field) for run in limited[name])
+
+    for label, _, _ in LIMITER_SCENARIOS:
+        for variant in ("before", "after"):
+            on, off = (f"{label}, limiter {state} ({variant})" for state in ("on", "off"))
+            share = 1 - medians[on].requests_per_second / medians[off].requests_per_second
+            workers = f"{median(off, 'worker_cpu_us'):.0f} -> {median(on, 'worker_cpu_us'):.0f}"
+            valkey = f"{median(off, 'valkey_cpu_us'):.1f} -> {median(on, 'valkey_cpu_us'):.1f}"
+            lines.append(
+                f"| {label} | {variant} | {share:.1%} | {workers} | {valkey} |"
+                f" {median(on, 'usec_per_call'):.2f} | {median(on, 'calls_per_request'):.2f} |"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -237,17 +316,14 @@ def main() -> None:
             miss_trips = miss_round_trips(after_valkey, on, auth)
             servers = {"after on": on, "after off": off, "before on": before_on}
             servers["before off"] = before_off
-            valkeys = {"before": before_valkey, "after": after_valkey}
-            runs, usec = measure(servers, valkeys, auth, args.seconds, args.rounds)
-    results = [median_of(r) for r in runs.values()]
-    bare, before_off_, before_on_, after_off_, after_on_, hit = results
-    usec_before, usec_after = (statistics.median(usec[v]) for v in ("before", "after"))
+            valkeys = {"before on": before_valkey, "after on": after_valkey}
+            valkeys["before off"] = valkeys["after off"] = st.redis_url
+            runs, limited = measure(servers, valkeys, auth, args.seconds, args.rounds)
+    medians = {name: median_of(r) for name, r in runs.items()}
+    results = list(medians.values())
+    bare, hit = medians["bare /health/live"], medians["profile, auth + limiter + cache HIT"]
     summary = (
-        "limiter cost (limiter on vs off, same code): "
-        f"{1 - after_on_.requests_per_second / after_off_.requests_per_second:.1%} of req/s "
-        f"(before: {1 - before_on_.requests_per_second / before_off_.requests_per_second:.1%}); "
-        f"Valkey usec_per_call of the gate script: {usec_after:.2f} "
-        f"(before: {usec_before:.2f}); "
+        f"{limiter_summary(medians, limited)}\n\n"
         f"cache HIT at {hit.requests_per_second / bare.requests_per_second:.2f} of bare; "
         f"Redis commands per cached authenticated request: {trips:.2f}, "
         f"per cache miss: {miss_trips:.2f}"
@@ -266,7 +342,7 @@ def main() -> None:
             "results": results,
             "round_trips": trips,
             "miss_round_trips": miss_trips,
-            "usec_per_call": usec,
+            "limiter": limited,
         },
         markdown,
     )
