@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from alpine_api.redis import keys
 from alpine_api.redis.client import RedisServer
 from alpine_api.redis.gate import Gate
-from tests.support import ServerProcess
+from tests.support import EXACT_LIMITER, ServerProcess
 
 LIMITS = (30, 60_000)
 
@@ -69,7 +69,7 @@ async def test_a_retried_group_call_is_answered_as_before_and_not_counted_twice(
 async def test_an_ip_burst_across_two_workers_lets_exactly_the_limit_through(
     serve: Callable[..., ServerProcess], redis: aioredis.Redis
 ) -> None:
-    server = serve(workers=2, ALPINE_RATE_LIMIT="100/60")
+    server = serve(workers=2, ALPINE_RATE_LIMIT="100/60", **EXACT_LIMITER)
     limits = httpx.Limits(max_connections=160)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as http:
         answers = await asyncio.gather(*(http.get("/api/subscriptions/plans") for _ in range(160)))
