@@ -39,11 +39,10 @@ from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from prometheus_client import Histogram
 
 from alpine_api.config import Pooler
 from alpine_api.db.queries import Queries, Query
-from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATION
+from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATIONS
 
 # Errors that mean "the server is not there", not "the query is wrong".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -100,15 +99,8 @@ class DatabaseUnavailable(RuntimeError):
 class Executor:
     """Runs named queries on one connection, or on any pooled one (see Database)."""
 
-    def __init__(self, queries: Queries, timers: dict[str, Any]) -> None:
+    def __init__(self, queries: Queries) -> None:
         self.queries = queries
-        self._timers = timers
-
-    def _timer(self, name: str) -> Histogram:
-        timer = self._timers.get(name)
-        if timer is None:
-            timer = self._timers[name] = DB_QUERY_DURATION.labels(query=name)
-        return timer
 
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement: the pool's (Database) or the transaction's."""
@@ -131,7 +123,7 @@ class Executor:
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
-        self._timer(name).observe(time.perf_counter() - started)
+        DB_QUERY_DURATIONS.observe((name,), time.perf_counter() - started)
         return result
 
     def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
@@ -157,8 +149,8 @@ class Executor:
 class Transaction(Executor):
     """Named queries inside one transaction on one connection."""
 
-    def __init__(self, conn: Connection, queries: Queries, timers: dict[str, Any]):
-        super().__init__(queries, timers)
+    def __init__(self, conn: Connection, queries: Queries):
+        super().__init__(queries)
         self.conn = conn
 
     @asynccontextmanager
@@ -174,7 +166,7 @@ class Database(Executor):
     """The pool; each call borrows a connection for one statement."""
 
     def __init__(self, pool: asyncpg.Pool, queries: Queries, *, acquire_timeout: float) -> None:
-        super().__init__(queries, {})
+        super().__init__(queries)
         self.pool = pool
         self.acquire_timeout = acquire_timeout
 
@@ -245,7 +237,7 @@ class Database(Executor):
         """`async with db.transaction() as tx:` commits on success, rolls back on error."""
         try:
             async with self._connection() as conn, conn.transaction():
-                yield Transaction(conn, self.queries, self._timers)
+                yield Transaction(conn, self.queries)
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
