@@ -57,8 +57,10 @@ class TokenAuth:
 UserRequest: TypeAlias = Request[CurrentUser, TokenAuth, Any]
 
 
-def unauthorized(detail: str = "Invalid or missing access token") -> NotAuthorizedException:
-    return NotAuthorizedException(detail=detail, headers=WWW_AUTHENTICATE)
+def unauthorized() -> NotAuthorizedException:
+    return NotAuthorizedException(
+        detail="Invalid or missing access token", headers=WWW_AUTHENTICATE
+    )
 
 
 def cached_user(gate: GateResult) -> CurrentUser | None:
