@@ -23,11 +23,11 @@ from alpine_api.caching.policies import (
     ME,
     PROFILE,
     SIGNALS,
-    TIERS,
     CachePolicy,
     count,
     entry_variants,
 )
+from alpine_api.config import TIERS
 from alpine_api.redis import keys
 from alpine_api.redis.cache import CacheRead, Lookup
 from alpine_api.redis.gate import GateResult
@@ -72,6 +72,7 @@ def gate_lookup(
     from the user's record) and for tier-scoped entries on a cluster."""
     if policy is ME or (policy.scope == "tier" and cluster):
         return None
+    # One entry per tier, in the order of gate.lua's TIERS (config.TIERS).
     return GateLookup(*entry_variants(policy, user_id, TIERS, path, query_string))
 
 

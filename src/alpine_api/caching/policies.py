@@ -34,9 +34,6 @@ ADMIN_REVENUE = CachePolicy("admin_revenue", "global", None)
 ME = CachePolicy("me", "user", 300)
 POLICIES = (SIGNALS, PROFILE, ADMIN_ANALYTICS, ADMIN_REVENUE, ME)
 
-# The tiers in the order of gate.lua's TIERS: a tier-scoped lookup passes one entry each.
-TIERS = ("starter", "pro", "elite")
-
 _HITS = {policy.name: CACHE_HITS.labels(cache=policy.name) for policy in POLICIES}
 _MISSES = {policy.name: CACHE_MISSES.labels(cache=policy.name) for policy in POLICIES}
 
