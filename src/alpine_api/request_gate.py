@@ -50,17 +50,13 @@ from alpine_api.caching.gate import LOCK_MS, GateLookup
 from alpine_api.config import Settings
 from alpine_api.db import DatabaseUnavailable
 from alpine_api.http.query import query_problem
-from alpine_api.http.raw import bearer_token, header, send_error, send_json
+from alpine_api.http.raw import accepts_gzip, bearer_token, send_error, send_json
 from alpine_api.rate_limits import ClientAddress, Limits, Policy
 from alpine_api.redis import keys
 from alpine_api.redis.client import REDIS_ERRORS
 from alpine_api.redis.gate import UNKNOWN, Decision, GateResult
 from alpine_api.services import Services
 from alpine_api.tokens import Claims
-
-
-def _accepts_gzip(scope: Scope) -> bool:
-    return b"gzip" in (header(scope, b"accept-encoding") or b"")
 
 
 async def _send_hit(send: Send, body: bytes, gz: bool, headers: list[tuple[bytes, bytes]]) -> None:
@@ -237,7 +233,7 @@ class _Gate:
             user_id=user_id,
             jti=claims.jti if claims is not None else "",
             cached=plan.lookup.keys() if plan.lookup is not None else (),
-            gzip=plan.lookup is not None and _accepts_gzip(scope),
+            gzip=plan.lookup is not None and accepts_gzip(scope),
             lock_ms=LOCK_MS,
         )
         if plan.lookup is not None:

@@ -37,6 +37,7 @@ from litestar.utils.scope.state import ScopeState
 
 from alpine_api.caching.gate import HANDED_ON, LOCK_MS, HandedOn
 from alpine_api.caching.policies import ME, CachePolicy, Viewer, count, entry_location
+from alpine_api.http.raw import accepts_gzip
 from alpine_api.metrics import CACHE_ERRORS
 from alpine_api.redis.cache import CacheRead, Lookup
 from alpine_api.redis.client import REDIS_ERRORS
@@ -77,10 +78,6 @@ def gzipped(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL) if len(body) >= GZIP_MIN_BYTES else b""
 
 
-def _wants_gzip(request: Request[Any, Any, Any]) -> bool:
-    return "gzip" in request.headers.get("accept-encoding", "")
-
-
 def _as_stored(
     request: Request[Any, Any, Any], content: bytes, *, gz: bool, hit: bool
 ) -> Response[bytes]:
@@ -108,7 +105,7 @@ async def cached_json(
     try:
         read = _handed_on(scope["state"], tag, variant)
         if read is None:
-            read = await svc.cache.read(tag, variant, LOCK_MS, gzip=_wants_gzip(request))
+            read = await svc.cache.read(tag, variant, LOCK_MS, gzip=accepts_gzip(request.scope))
         if read.state is Lookup.WAIT:
             read = await _wait(svc, request, tag, variant, read)
     except REDIS_ERRORS:
@@ -127,7 +124,7 @@ async def cached_json(
         raise
     gz = gzipped(body)
     _store_later(svc, tag, variant, read, body, gz, ttl_ms)
-    if gz and _wants_gzip(request):
+    if gz and accepts_gzip(request.scope):
         return _as_stored(request, gz, gz=True, hit=False)
     return _as_stored(request, body, gz=False, hit=False)
 
@@ -144,7 +141,7 @@ async def _wait(
     svc: Services, request: Request[Any, Any, Any], tag: str, variant: str, read: CacheRead
 ) -> CacheRead:
     """Poll while another caller computes; become the computer if it gives up."""
-    wants_gzip = _wants_gzip(request)
+    wants_gzip = accepts_gzip(request.scope)
     deadline = time.monotonic() + WAIT_SECONDS
     while read.state is Lookup.WAIT and time.monotonic() < deadline:
         await asyncio.sleep(POLL_SECONDS)

@@ -15,6 +15,11 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def accepts_gzip(scope: Scope) -> bool:
+    """Whether the client's Accept-Encoding names gzip."""
+    return b"gzip" in (header(scope, b"accept-encoding") or b"")
+
+
 def bearer_token(scope: Scope) -> str | None:
     """The token of an `Authorization: Bearer ...` header, or None."""
     value = header(scope, b"authorization")
