@@ -26,7 +26,7 @@ from alpine_api.config import ConfigError, Settings
 from alpine_api.db import Database, Queries, load_queries
 from alpine_api.db.reads import connect_replica
 from alpine_api.logging import configure_logging
-from alpine_api.metrics import flush_batched
+from alpine_api.metrics import REQUEST_DURATIONS
 from alpine_api.notifications import routes as notification_routes
 from alpine_api.redis.client import RedisServer
 from alpine_api.request_gate import request_gate
@@ -139,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
             await hub.close()
             await close_services(svc)
             await svc.reads.close()
-            flush_batched()  # timings batched in the last second
+            REQUEST_DURATIONS.flush()  # timings batched in the last second
             await db.close()
             log.info("worker stopped: database pool and Redis client closed")
 

@@ -70,7 +70,7 @@ REQUEST_DURATION = BatchableHistogram(
     ["method", "route", "status"],
     buckets=LATENCY_BUCKETS,
 )
-DB_QUERY_DURATION = BatchableHistogram(
+DB_QUERY_DURATION = Histogram(
     "db_query_duration_seconds",
     "Duration of one named SQL query (the sql/ file's name).",
     ["query"],
@@ -126,8 +126,7 @@ class BatchedHistogram:
     """Observations of a labelled histogram, added up in memory and written in batches.
 
     In multiprocess mode every histogram observation is two writes to the worker's mmap
-    file, each under a lock and after a getpid() call: about 10 us, on every request and
-    every query.
+    file, each under a lock and after a getpid() call: about 10 us, on every request.
     Here an observation is a bisect and two additions; the totals reach the histogram
     (the same series, the same buckets) at most `delay` seconds later, and before
     /metrics renders.
@@ -163,20 +162,13 @@ class BatchedHistogram:
 
 
 REQUEST_DURATIONS = BatchedHistogram(REQUEST_DURATION)
-DB_QUERY_DURATIONS = BatchedHistogram(DB_QUERY_DURATION)
-
-
-def flush_batched() -> None:
-    """Write every batched observation now (before rendering, and when a worker stops)."""
-    REQUEST_DURATIONS.flush()
-    DB_QUERY_DURATIONS.flush()
 
 
 def render() -> tuple[bytes, str]:
     """The exposition text for /metrics, summed over workers in multiprocess mode, and its
     Content-Type: the text format 0.0.4 (what `generate_latest` writes, legacy names with
     underscores), which Prometheus 2 and 3 both scrape without a fallback."""
-    flush_batched()
+    REQUEST_DURATIONS.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

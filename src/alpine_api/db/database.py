@@ -39,10 +39,11 @@ from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from prometheus_client import Histogram
 
 from alpine_api.config import Pooler
 from alpine_api.db.queries import Queries, Query
-from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATIONS
+from alpine_api.metrics import DB_POOL_IDLE, DB_POOL_MAX, DB_POOL_SIZE, DB_QUERY_DURATION
 
 # Errors that mean "the server is not there", not "the query is wrong".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -99,8 +100,15 @@ class DatabaseUnavailable(RuntimeError):
 class Executor:
     """Runs named queries on one connection, or on any pooled one (see Database)."""
 
-    def __init__(self, queries: Queries) -> None:
+    def __init__(self, queries: Queries, timers: dict[str, Any]) -> None:
         self.queries = queries
+        self._timers = timers
+
+    def _timer(self, name: str) -> Histogram:
+        timer = self._timers.get(name)
+        if timer is None:
+            timer = self._timers[name] = DB_QUERY_DURATION.labels(query=name)
+        return timer
 
     def _connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement: the pool's (Database) or the transaction's."""
@@ -123,7 +131,7 @@ class Executor:
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
-        DB_QUERY_DURATIONS.observe((name,), time.perf_counter() - started)
+        self._timer(name).observe(time.perf_counter() - started)
         return result
 
     def _timed_scope(self, conn: Connection) -> AbstractAsyncContextManager[Any]:
@@ -149,8 +157,8 @@ class Executor:
 class Transaction(Executor):
     """Named queries inside one transaction on one connection."""
 
-    def __init__(self, conn: Connection, queries: Queries):
-        super().__init__(queries)
+    def __init__(self, conn: Connection, queries: Queries, timers: dict[str, Any]):
+        super().__init__(queries, timers)
         self.conn = conn
 
     @asynccontextmanager
@@ -166,7 +174,7 @@ class Database(Executor):
     """The pool; each call borrows a connection for one statement."""
 
     def __init__(self, pool: asyncpg.Pool, queries: Queries, *, acquire_timeout: float) -> None:
-        super().__init__(queries)
+        super().__init__(queries, {})
         self.pool = pool
         self.acquire_timeout = acquire_timeout
 
@@ -237,7 +245,7 @@ class Database(Executor):
         """`async with db.transaction() as tx:` commits on success, rolls back on error."""
         try:
             async with self._connection() as conn, conn.transaction():
-                yield Transaction(conn, self.queries)
+                yield Transaction(conn, self.queries, self._timers)
         except CONNECTION_ERRORS as exc:
             await self._on_connection_lost()
             raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
